@@ -107,6 +107,11 @@ class PlannedSystem(_Model):
     rto_minutes: int | None = None
     owner: str | None = None
     deadline: str | None = None  # ISO date
+    # additions (census part): informative, all defaulted
+    category: str | None = None  # e.g. mail, video_conference, portal, business
+    workload: str | None = None  # what runs it on the host, e.g. "webapp"
+    placement_reason: str | None = None  # why this cloud and segment
+    dr_reason: str | None = None  # why this DR tier
 
 
 class Quota(_Model):
@@ -136,6 +141,27 @@ class Wave(_Model):
     data_gb: float
     rooms_vacated: list[str] = Field(default_factory=list)
     networks_vacated: list[str] = Field(default_factory=list)
+    deadline: str | None = None  # earliest deadline of its systems (ISO date)
+    notes: list[str] = Field(default_factory=list)  # e.g. a dependency cycle above the bounds
+
+
+class Flavor(_Model):
+    """A Nova flavor the plan sizes servers with (the workload stacks declare them)."""
+
+    name: str  # e.g. "oc.small"
+    vcpus: int
+    ram_mb: int
+    disk_gb: int
+
+
+class SharedPlatform(_Model):
+    """A province-wide platform that duplicated common systems are consolidated onto."""
+
+    id: str  # e.g. "shared-mail"
+    name: str
+    category: str
+    systems: list[str]  # the consolidated systems, sorted
+    data_gb: float = 0.0  # data to move onto the platform
 
 
 class Renumbering(_Model):
@@ -167,6 +193,10 @@ class Plan(_Model):
     waves: list[Wave]
     renumbered: list[Renumbering] = Field(default_factory=list)
     totals: Totals
+    # additions (census part): all defaulted
+    flavors: list[Flavor] = Field(default_factory=list)
+    platforms: list[SharedPlatform] = Field(default_factory=list)
+    dr_center: str | None = None  # the shared disaster-recovery centre's id
 
     def system(self, system_id: str) -> PlannedSystem:
         for s in self.systems:
