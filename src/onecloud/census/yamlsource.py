@@ -14,6 +14,8 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.resolver import VersionedResolver
+from ruamel.yaml.tag import Tag
 
 PathKey = tuple[Any, ...]
 
@@ -52,8 +54,56 @@ class YamlProblem(Exception):
         self.problems = problems
 
 
+class FastResolver(VersionedResolver):
+    """The YAML 1.2 resolver with its rule table looked up once per document, not per scalar.
+
+    ruamel's resolver recomputes the version table for every scalar, which made parsing an
+    800-system census take a second; the rules are the same, and the Tag objects are shared so
+    `_scalar` can compare them by identity.
+    """
+
+    _combined: dict[Any, list[tuple[Tag, Any]]] | None = None
+
+    def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+        if kind is ScalarNode:
+            if not implicit[0]:
+                return self.DEFAULT_SCALAR_TAG
+            combined = self._combined
+            if combined is None:
+                combined = self._combined = self._build()
+            first = value[0] if value else ""
+            rules = combined.get(first)
+            if rules is None:
+                rules = combined[None]
+            for tag, regexp in rules:
+                if regexp.match(value):
+                    return tag
+            return self.DEFAULT_SCALAR_TAG
+        if kind is MappingNode:
+            return self.DEFAULT_MAPPING_TAG
+        if kind is SequenceNode:
+            return self.DEFAULT_SEQUENCE_TAG
+        return super().resolve(kind, value, implicit)
+
+    def _build(self) -> dict[Any, list[tuple[Tag, Any]]]:
+        table = self.versioned_resolver
+        tags: dict[str, Tag] = {}
+
+        def rules(key: Any) -> list[tuple[Tag, Any]]:
+            out = []
+            for tag, regexp in table.get(key, []) + table.get(None, []):
+                out.append((tags.setdefault(tag, Tag(suffix=tag)), regexp))
+            return out
+
+        combined = {key: rules(key) for key in table if key is not None}
+        combined[None] = rules(None)
+        return combined
+
+
 def _yaml() -> YAML:
-    return YAML(typ="safe", pure=False)
+    y = YAML(typ="safe", pure=False)
+    y.Resolver = FastResolver
+    return y
 
 
 def parse_text(text: str, name: str) -> Source:
@@ -117,13 +167,19 @@ def _convert(node: Node, path: PathKey, src: Source, y: YAML, problems: list[str
     return _scalar(node, y)
 
 
+_STR = VersionedResolver.DEFAULT_SCALAR_TAG
+
+
 def _scalar(node: Node, y: YAML) -> Any:
+    if node.ctag is _STR:
+        return node.value
     tag = node.tag
     if tag == _T + "str":
         return node.value
     c = y.constructor
     if tag == _T + "int":
-        return c.construct_yaml_int(node)
+        v = node.value
+        return int(v) if v.isdigit() else c.construct_yaml_int(node)
     if tag == _T + "null":
         return None
     if tag == _T + "bool":

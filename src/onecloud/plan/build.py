@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from onecloud.census.models import Census, Host, System
 from onecloud.errors import PlanError
 from onecloud.plan import addressing, disposition, dr, flavors, placement, waves
+from onecloud.plan.construct import trusted
 from onecloud.plan.models import (
     Database,
     DataSpec,
@@ -68,7 +69,8 @@ def build_plan(
     segindex = placement.SegmentIndex(census.sites.segments)
     clouds = {(c.kind, c.level, c.city) for c in census.sites.clouds}
     segments = [
-        Segment.model_construct(
+        trusted(
+            Segment,
             name=s.name,
             network=s.network,
             level=s.level,
@@ -189,9 +191,10 @@ def build_plan(
     planned: list[PlannedSystem] = []
     for s in systems:
         dec = decisions[s.id]
-        p = placed.get(s.id)
+        got = placed.get(s.id)
         fields = _common_fields(s, census, dec, hosts)
-        if p is not None:
+        if got is not None:
+            p = got
             tier, why = dr.dr_tier(s.rpo_minutes, s.rto_minutes, s.protection_level)
             extra = "; ".join(notes.get(s.id, []))
             fields.update(
@@ -207,17 +210,22 @@ def build_plan(
                 floating_ip=p.network == "extranet" and any(v.public for v in s.services),
                 placement_reason=p.reason + (f"; {extra}" if extra else ""),
                 targets=[
-                    TargetServer.model_construct(
-                        name=name, address=addresses[name], flavor=f.name, volume_gb=vol
+                    trusted(
+                        TargetServer,
+                        name=name,
+                        address=addresses[name],
+                        flavor=f.name,
+                        volume_gb=vol,
                     )
                     for name, f, vol in sized[s.id]
                 ],
             )
-        planned.append(PlannedSystem.model_construct(**fields))
+        planned.append(trusted(PlannedSystem, **fields))  # type: ignore[arg-type]
 
     projects = _projects(planned, census, {f.name: f for f in catalogue})
     plan_waves = [
-        Wave.model_construct(
+        trusted(
+            Wave,
             number=w.number,
             systems=w.systems,
             data_gb=w.data_gb,
@@ -229,17 +237,18 @@ def build_plan(
         for w in wave_plans
     ]
     renumbered = [
-        Renumbering.model_construct(network=n, cidr=c, overlaps_with=o)
+        trusted(Renumbering, network=n, cidr=c, overlaps_with=o)
         for n, c, o in addressing.overlapping_networks(census.networks)
     ]
-    counts = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
     for ps in planned:
         counts[ps.disposition] += 1
     rooms_vacated = sum(1 for v in room_leave.values() if v != NEVER)
     folded = {n for n, v in net_leave.items() if v != NEVER}
     egress_kept = sum(1 for n in census.networks if n.egress and n.id not in folded)
     public_clouds = {(ps.level, ps.city) for ps in planned if ps.cloud == "public"}
-    totals = Totals.model_construct(
+    totals = trusted(
+        Totals,
         systems=len(planned),
         retired=counts["retire"],
         consolidated=counts["consolidate"],
@@ -252,7 +261,8 @@ def build_plan(
         egress_before=sum(1 for n in census.networks if n.egress),
         egress_after=egress_kept + len(public_clouds),
     )
-    return Plan.model_construct(
+    return trusted(
+        Plan,
         version=1,
         census_digest=census.digest,
         segments=segments,
@@ -296,7 +306,8 @@ def _common_fields(
         "consolidate_into": dec.consolidate_into,
         "floating_ip": False,
         "sources": [
-            SourceHost.model_construct(
+            trusted(
+                SourceHost,
                 id=h.id,
                 address=h.address,
                 ssh_user=h.ssh_user,
@@ -310,7 +321,8 @@ def _common_fields(
         ],
         "targets": [],
         "services": [
-            Service.model_construct(
+            trusted(
+                Service,
                 name=v.name,
                 port=v.port,
                 protocol=v.protocol,
@@ -319,11 +331,12 @@ def _common_fields(
             )
             for v in s.services
         ],
-        "data": DataSpec.model_construct(
+        "data": trusted(
+            DataSpec,
             paths=list(s.data.paths),
             size_gb=float(s.data.size_gb),
             databases=[
-                Database.model_construct(engine=d.engine, name=d.name, tables=list(d.tables))
+                trusted(Database, engine=d.engine, name=d.name, tables=list(d.tables))
                 for d in s.data.databases
             ],
         ),
@@ -370,14 +383,16 @@ def _projects(
         a = acc[name]
         ps = meta[name]
         out.append(
-            ProjectPlan.model_construct(
+            trusted(
+                ProjectPlan,
                 name=name,
                 department=ps.department,
                 department_name=names[ps.department],
                 cloud=ps.cloud,
                 level=ps.level,
                 city=ps.city,
-                quota=Quota.model_construct(
+                quota=trusted(
+                    Quota,
                     instances=_headroom(a[0]),
                     cores=_headroom(a[1]),
                     ram_mb=_headroom(a[2], 512),
@@ -401,7 +416,8 @@ def _platforms(planned: list[PlannedSystem], census: Census) -> list[SharedPlatf
         p = info.get(pid)
         ms = members[pid]
         out.append(
-            SharedPlatform.model_construct(
+            trusted(
+                SharedPlatform,
                 id=pid,
                 name=p.name if p else pid,
                 category=p.category if p else (ms[0].category or ""),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 from pathlib import Path
@@ -11,7 +10,9 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
+from onecloud.census.yamlsource import FastResolver
 from onecloud.errors import PlanError
+from onecloud.plan import yamlout
 from onecloud.plan.models import Plan
 
 HEADER = (
@@ -22,18 +23,13 @@ HEADER = (
 
 def _yaml() -> YAML:
     y = YAML(typ="safe", pure=False)
-    y.default_flow_style = False
-    y.allow_unicode = True
-    y.sort_base_mapping_type_on_output = False
-    y.width = 4096
+    y.Resolver = FastResolver  # same YAML 1.2 rules, several times faster
     return y
 
 
 def dump_plan(plan: Plan) -> str:
     """The plan as YAML text (fields in model order, lists already sorted)."""
-    buf = io.StringIO()
-    _yaml().dump(plan.model_dump(mode="json"), buf)
-    return HEADER + buf.getvalue()
+    return HEADER + yamlout.dumps(plan.model_dump(mode="json"))
 
 
 def write_plan(plan: Plan, path: Path) -> str:

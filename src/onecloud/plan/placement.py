@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from onecloud.census.models import Census, Department, SegmentSpec, System
@@ -31,7 +32,7 @@ class Placement:
     reason: str
 
 
-def network_kind(system: System, classes: set[str]) -> tuple[str, str]:
+def network_kind(system: System, classes: AbstractSet[str]) -> tuple[str, str]:
     """(intranet|extranet, why)."""
     if system.protection_level >= 3:
         return "intranet", f"MLPS level {system.protection_level} stays off the extranet"
@@ -69,7 +70,7 @@ def place(
     census: Census,
     system: System,
     dept: Department,
-    classes: set[str],
+    classes: AbstractSet[str],
     segments: SegmentIndex,
 ) -> Placement:
     cloud = "public" if system.audience == "public" else "admin"

@@ -150,8 +150,8 @@ def assign(items: list[Item], max_systems: int, max_data_gb: float) -> list[Wave
                 heapq.heappush(ready, (effective[dep], key[dep], dep))
     if current.systems:
         waves.append(current)
-    for w in waves:
-        w.systems.sort()
-        w.data_gb = round(w.data_gb, 3)
-        w.notes.sort()
+    for wp in waves:
+        wp.systems.sort()
+        wp.data_gb = round(wp.data_gb, 3)
+        wp.notes.sort()
     return waves
