@@ -1,0 +1,102 @@
+"""The legacy workloads a lab host can be seeded with: what they are and where they live.
+
+The programs in this package run *inside* the lab hosts under Debian's /usr/bin/python3 (stdlib
+only); they are copied there, never imported by onecloud. This module is the catalog other
+parts use to know the paths, services and ports of each workload (a migration moves exactly
+`paths`, then starts `services` and checks `health_urls`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+
+__all__ = ["CATALOG", "Service", "Workload", "read_text"]
+
+
+@dataclass(frozen=True)
+class Service:
+    """One SysV service of a workload (an /etc/init.d script inside the host)."""
+
+    name: str
+    port: int | None  # HTTP port with a /health endpoint, None for e.g. postgresql
+    user: str = "root"
+    app: str | None = None  # module of this package installed as /opt/<name>/<name>.py
+    description: str = ""
+    requires: str = ""  # LSB Required-Start facilities besides $network $remote_fs
+    env: tuple[tuple[str, str], ...] = ()  # written to /etc/default/<name>
+
+
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    services: tuple[Service, ...]
+    #: data and program paths a migration must carry over (besides the packages)
+    paths: tuple[str, ...]
+    description: str
+
+    @property
+    def ports(self) -> tuple[int, ...]:
+        return tuple(s.port for s in self.services if s.port is not None)
+
+
+CATALOG: dict[str, Workload] = {
+    w.name: w
+    for w in (
+        Workload(
+            name="webapp",
+            description="Python web app serving ~200 seeded files from /srv/webapp/data",
+            services=(
+                Service(
+                    "webapp",
+                    8080,
+                    app="webapp",
+                    description="department file-serving web application",
+                    env=(("PORT", "8080"), ("DATA_DIR", "/srv/webapp/data")),
+                ),
+            ),
+            paths=("/srv/webapp", "/opt/webapp", "/etc/init.d/webapp", "/etc/default/webapp"),
+        ),
+        Workload(
+            name="sqlite",
+            description="ledger app over SQLite /srv/ledgerapp/app.db (table records, 10k rows)",
+            services=(
+                Service(
+                    "ledgerapp",
+                    8081,
+                    app="ledgerapp",
+                    description="department ledger application (SQLite)",
+                    env=(("PORT", "8081"), ("DB_PATH", "/srv/ledgerapp/app.db")),
+                ),
+            ),
+            paths=(
+                "/srv/ledgerapp",
+                "/opt/ledgerapp",
+                "/etc/init.d/ledgerapp",
+                "/etc/default/ledgerapp",
+            ),
+        ),
+        Workload(
+            name="postgresql",
+            description="PostgreSQL 15 database permits (table permits, 100k rows) + permitsapp",
+            services=(
+                Service("postgresql", None),
+                Service(
+                    "permitsapp",
+                    8082,
+                    user="postgres",
+                    app="permitsapp",
+                    description="permits register reading PostgreSQL",
+                    requires="postgresql",
+                    env=(("PORT", "8082"), ("DATABASE", "permits")),
+                ),
+            ),
+            paths=("/opt/permitsapp", "/etc/init.d/permitsapp", "/etc/default/permitsapp"),
+        ),
+    )
+}
+
+
+def read_text(filename: str) -> str:
+    """A file shipped in this package (app, seed script, init template)."""
+    return resources.files(__name__).joinpath(filename).read_text()
