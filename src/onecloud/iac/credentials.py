@@ -1,0 +1,79 @@
+"""Credentials for project-scoped providers, read from the clouds.yaml entry of the stack.
+
+Nova and Cinder create servers and volumes in the project of the token, so workloads of a
+department are declared through a provider scoped to that department's project. The
+terraform-based provider ignores `tenant_id` when `cloud` is set, so the scoped providers get
+the entry's explicit auth fields plus the project id. The password travels as a Pulumi secret
+(encrypted in the state by the stack's secrets provider).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onecloud.errors import ConfigError
+
+__all__ = ["ScopeCredentials", "from_clouds_yaml"]
+
+
+@dataclass(frozen=True)
+class ScopeCredentials:
+    auth_url: str
+    username: str
+    password: str
+    user_domain_name: str | None = None
+    user_domain_id: str | None = None
+    cacert_file: str | None = None
+    insecure: bool | None = None
+
+    def provider_args(self) -> dict[str, object]:
+        """Keyword arguments of `pulumi_openstack.Provider` (without project and region)."""
+        args: dict[str, object] = {
+            "auth_url": self.auth_url,
+            "user_name": self.username,
+            "password": self.password,
+        }
+        if self.user_domain_name:
+            args["user_domain_name"] = self.user_domain_name
+        if self.user_domain_id:
+            args["user_domain_id"] = self.user_domain_id
+        if not (self.user_domain_name or self.user_domain_id):
+            args["user_domain_name"] = "Default"
+        if self.cacert_file:
+            args["cacert_file"] = self.cacert_file
+        if self.insecure is not None:
+            args["insecure"] = self.insecure
+        return args
+
+
+def from_clouds_yaml(cloud: str) -> ScopeCredentials:
+    """Read `cloud` from clouds.yaml (OS_CLIENT_CONFIG_FILE or the usual places)."""
+    from openstack import config as os_config
+    from openstack import exceptions as os_exc
+
+    try:
+        region = os_config.OpenStackConfig().get_one(cloud=cloud)
+    except (os_exc.ConfigException, KeyError) as exc:
+        raise ConfigError(
+            f"openstack:cloud: no usable entry {cloud!r} in clouds.yaml ({exc})",
+            hint="point OS_CLIENT_CONFIG_FILE at the clouds.yaml that has it "
+            "(the lab writes /var/lib/onecloud-lab/clouds.yaml with entry onecloud-lab)",
+        ) from None
+    auth = region.config.get("auth", {})
+    missing = [k for k in ("auth_url", "username", "password") if not auth.get(k)]
+    if missing:
+        raise ConfigError(
+            f"clouds.yaml entry {cloud!r} lacks {', '.join(missing)}",
+            hint="scoped providers need password auth: add auth_url, username and password",
+        )
+    verify = region.config.get("verify")
+    cacert = region.config.get("cacert")
+    return ScopeCredentials(
+        auth_url=auth["auth_url"],
+        username=auth["username"],
+        password=auth["password"],
+        user_domain_name=auth.get("user_domain_name"),
+        user_domain_id=auth.get("user_domain_id"),
+        cacert_file=cacert if isinstance(cacert, str) else None,
+        insecure=(not verify) if isinstance(verify, bool) else None,
+    )
