@@ -69,8 +69,8 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
         level = "province" if i == 0 else _pick(rng, LEVEL_WEIGHTS)
         code, cn = AGENCIES[i % len(AGENCIES)]
         city = None if level == "province" else cities[rng.randrange(len(cities))]
-        did = f"{code}-{i:03d}" if level == "province" else f"{code}-{city[0]}-{i:03d}"
-        where = "省" if level == "province" else city[1]
+        did = f"{code}-{i:03d}" if city is None else f"{code}-{city[0]}-{i:03d}"
+        where = "省" if city is None else city[1]
         suffix = {"province": "厅", "city": "局", "county": "区局", "township": "所"}[level]
         dept = {"id": did, "name": f"{where}{cn}{suffix}{i:03d}", "level": level}
         if city:
@@ -80,7 +80,7 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
     rooms: list[dict[str, Any]] = []
     networks: list[dict[str, Any]] = []
     dept_rooms: dict[str, list[str]] = {}
-    dept_nets: dict[str, list[tuple[str, ipaddress.IPv4Network]]] = {}
+    dept_nets: dict[str, list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]] = {}
     for i, d in enumerate(depts):
         nrooms = 1 + (rng.random() < 0.7)
         dept_rooms[d["id"]] = []
@@ -126,7 +126,7 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
         status = _pick(rng, STATUS_WEIGHTS)
         category = _pick(rng, CATEGORY_WEIGHTS)
         sid = f"sys-{n:05d}"
-        hosts = []
+        hosts: list[str] = []
         for _ in range(rng.choice((1, 1, 1, 2, 2, 3))):
             nid, cidr = dept_nets[did][rng.randrange(len(dept_nets[did]))]
             idx = next_host.get(nid, 10)
@@ -155,7 +155,7 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
         else:
             last = CENSUS_DATE - dt.timedelta(days=rng.randrange(0, 30))
             users = rng.randrange(1, 5000)
-        level = rng.choices((1, 2, 3, 4), (0.15, 0.55, 0.27, 0.03))[0]
+        mlps = rng.choices((1, 2, 3, 4), (0.15, 0.55, 0.27, 0.03))[0]
         system: dict[str, Any] = {
             "id": sid,
             "name": f"{d['name']}业务系统{n:05d}",
@@ -168,7 +168,7 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
                 "cpu_percent": round(rng.uniform(0, 60 if users else 2), 1),
             },
             "audience": "public" if rng.random() < 0.35 else "internal",
-            "protection_level": level,
+            "protection_level": mlps,
             "data": {
                 "paths": [f"/srv/{sid}/data"],
                 "size_gb": round(min(rng.lognormvariate(2.5, 1.5), 1500), 1),

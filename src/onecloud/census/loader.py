@@ -10,6 +10,7 @@ from pathlib import Path
 
 from onecloud.census.checks import Declared, cross_check
 from onecloud.census.models import Census, DepartmentFile, NetworksFile, SitesFile
+from onecloud.census.perf import gc_paused
 from onecloud.census.problems import Problems
 from onecloud.census.validation import validate
 from onecloud.census.yamlsource import Source, YamlProblem, parse_file
@@ -49,7 +50,11 @@ def digest_files(files: list[Path], raws: list[bytes]) -> str:
 
 def load_census(directory: Path | str) -> Census:
     """Read and check a census directory; raise CensusError listing every problem."""
-    directory = Path(directory)
+    with gc_paused():  # parsing allocates many acyclic objects; see gc_paused
+        return _load(Path(directory))
+
+
+def _load(directory: Path) -> Census:
     files = census_files(directory)
     problems = Problems()
     raws: list[bytes] = []

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from onecloud.census.models import Census, Host, System
+from onecloud.census.perf import gc_paused
 from onecloud.errors import PlanError
 from onecloud.plan import addressing, disposition, dr, flavors, placement, waves
 from onecloud.plan.construct import trusted
@@ -54,7 +55,11 @@ def build_plan(
     census: Census, options: Options | None = None, previous: Plan | None = None
 ) -> Plan:
     """Derive the plan. `previous`: the plan it replaces (its addresses are kept where valid)."""
-    opts = options or Options()
+    with gc_paused():
+        return _build(census, options or Options(), previous)
+
+
+def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
     if opts.max_systems_per_wave < 1 or opts.max_data_gb_per_wave <= 0:
         raise PlanError(
             "wave bounds must be positive",
@@ -220,7 +225,7 @@ def build_plan(
                     for name, f, vol in sized[s.id]
                 ],
             )
-        planned.append(trusted(PlannedSystem, **fields))  # type: ignore[arg-type]
+        planned.append(trusted(PlannedSystem, **fields))
 
     projects = _projects(planned, census, {f.name: f for f in catalogue})
     plan_waves = [

@@ -12,6 +12,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from onecloud.census.perf import gc_paused
+
+__all__ = ["gc_paused", "trusted"]
+
 M = TypeVar("M", bound=BaseModel)
 
 _set = object.__setattr__
