@@ -1,5 +1,5 @@
-"""The files that make a lab host itself: written on the machine into `<host dir>/payload/`,
-copied over the host's root by host_init.sh before sshd starts.
+"""The files that make a lab host itself: a tar written on the machine as
+`<host dir>/payload.tar`, extracted over the host's root by host_init.sh before sshd starts.
 
 Identity (hostname, machine-id in both places Ansible reads, its own ed25519 host key), SSH
 server config, root's authorized key, and for legacy hosts the workloads: apps under /opt,
@@ -8,8 +8,10 @@ SysV scripts under /etc/init.d (enabled in rc2-5), their /etc/default settings a
 
 from __future__ import annotations
 
+import io
 import os
-import shutil
+import tarfile
+import time
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -62,55 +64,75 @@ def render_init_script(svc: workloads.Service) -> str:
     )
 
 
-def _write(root: Path, rel: str, text: str, mode: int = 0o644) -> None:
-    path = root / rel.lstrip("/")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    path.chmod(mode)
+class _Tar:
+    """An in-memory tar of the host's files: one file on disk per host instead of dozens (file
+    creation on the machine's disk was half the time of bringing 50 hosts up)."""
+
+    def __init__(self) -> None:
+        self.buf = io.BytesIO()
+        self.tar = tarfile.open(fileobj=self.buf, mode="w", format=tarfile.GNU_FORMAT)  # noqa: SIM115 (closed by close())
+        self.mtime = int(time.time())
+
+    def _info(self, rel: str, kind: bytes, mode: int) -> tarfile.TarInfo:
+        info = tarfile.TarInfo(rel.lstrip("/"))
+        info.type, info.mode, info.mtime = kind, mode, self.mtime
+        info.uid = info.gid = 0
+        info.uname = info.gname = "root"
+        return info
+
+    def dir(self, rel: str, mode: int = 0o755) -> None:
+        self.tar.addfile(self._info(rel, tarfile.DIRTYPE, mode))
+
+    def file(self, rel: str, text: str, mode: int = 0o644) -> None:
+        data = text.encode()
+        info = self._info(rel, tarfile.REGTYPE, mode)
+        info.size = len(data)
+        self.tar.addfile(info, io.BytesIO(data))
+
+    def symlink(self, rel: str, target: str) -> None:
+        info = self._info(rel, tarfile.SYMTYPE, 0o777)
+        info.linkname = target
+        self.tar.addfile(info)
+
+    def close(self) -> bytes:
+        self.tar.close()
+        return self.buf.getvalue()
 
 
-def _enable(root: Path, service: str) -> None:
+def _enable(tar: _Tar, service: str) -> None:
     """rc links like update-rc.d makes, so `find /etc/rc?.d -name S??<svc>` (testinfra's
     is_enabled) and Ansible's sysvinit facts see the service enabled."""
-    for level, kind in (("2", "S"), ("3", "S"), ("4", "S"), ("5", "S"), ("0", "K"), ("1", "K"),
-                        ("6", "K")):  # fmt: skip
-        d = root / f"etc/rc{level}.d"
-        d.mkdir(parents=True, exist_ok=True)
-        (d / f"{kind}02{service}").symlink_to(f"../init.d/{service}")
+    for level in "0123456":
+        kind = "S" if level in "2345" else "K"
+        tar.symlink(f"etc/rc{level}.d/{kind}02{service}", f"../init.d/{service}")
 
 
-def write_payload(
-    payload: Path, spec: HostSpec, *, host_key_path: Path, authorized_key: str, machine_id: str
-) -> None:
-    """(Re)build `payload` for `spec`. The host key must exist already (see ensure_keypair)."""
-    if payload.exists():
-        shutil.rmtree(payload)
-    payload.mkdir(parents=True)
-    for d, mode in (("etc", 0o755), ("root", 0o700), ("var", 0o755)):
-        (payload / d).mkdir(mode=mode)
-        (payload / d).chmod(mode)
-    _write(payload, "etc/hostname", spec.name + "\n")
-    _write(payload, "etc/hosts", render_etc_hosts(spec.name, spec.ip))
-    _write(payload, "etc/machine-id", machine_id + "\n", 0o444)
-    _write(payload, "var/lib/dbus/machine-id", machine_id + "\n", 0o444)
-    _write(payload, "etc/ssh/sshd_config", render_sshd_config(spec.ip))
-    _write(payload, "etc/ssh/ssh_host_ed25519_key", host_key_path.read_text(), 0o600)
-    pub = host_key_path.with_name(host_key_path.name + ".pub").read_text()
-    _write(payload, "etc/ssh/ssh_host_ed25519_key.pub", pub)
-    (payload / "root/.ssh").mkdir(mode=0o700)
-    _write(payload, "root/.ssh/authorized_keys", authorized_key, 0o600)
-    if not spec.workloads:
-        return
-    for name in spec.workloads:
-        for svc in workloads.CATALOG[name].services:
-            if svc.app is None:
-                continue  # a Debian service (postgresql): its script and links are there
-            _write(payload, f"opt/{svc.name}/{svc.name}.py", workloads.read_text(f"{svc.app}.py"),
-                   0o755)  # fmt: skip
-            _write(payload, f"etc/init.d/{svc.name}", render_init_script(svc), 0o755)
-            _write(payload, f"etc/default/{svc.name}",
-                   "".join(f"{k}={v}\n" for k, v in svc.env))  # fmt: skip
-            _enable(payload, svc.name)
-    _write(payload, "etc/onecloud-lab/workloads", "".join(w + "\n" for w in spec.workloads))
-    _write(payload, "usr/local/lib/onecloud-lab/seed.py", workloads.read_text("seed.py"), 0o755)
-    _write(payload, "usr/local/sbin/lab-seed", workloads.read_text("lab-seed.sh"), 0o755)
+def build_payload(
+    spec: HostSpec, *, host_key: str, host_pub: str, authorized_key: str, machine_id: str
+) -> bytes:
+    """The host's own files as a tar (paths relative to its root), extracted over its root by
+    host_init.sh. Pure: the keys come in as text."""
+    tar = _Tar()
+    tar.file("etc/hostname", spec.name + "\n")
+    tar.file("etc/hosts", render_etc_hosts(spec.name, spec.ip))
+    tar.file("etc/machine-id", machine_id + "\n", 0o444)
+    tar.file("var/lib/dbus/machine-id", machine_id + "\n", 0o444)
+    tar.file("etc/ssh/sshd_config", render_sshd_config(spec.ip))
+    tar.file("etc/ssh/ssh_host_ed25519_key", host_key, 0o600)
+    tar.file("etc/ssh/ssh_host_ed25519_key.pub", host_pub)
+    tar.dir("root/.ssh", 0o700)
+    tar.file("root/.ssh/authorized_keys", authorized_key, 0o600)
+    if spec.workloads:
+        for name in spec.workloads:
+            for svc in workloads.CATALOG[name].services:
+                if svc.app is None:
+                    continue  # a Debian service (postgresql): its script and links are there
+                app = workloads.read_text(f"{svc.app}.py")
+                tar.file(f"opt/{svc.name}/{svc.name}.py", app, 0o755)
+                tar.file(f"etc/init.d/{svc.name}", render_init_script(svc), 0o755)
+                tar.file(f"etc/default/{svc.name}", "".join(f"{k}={v}\n" for k, v in svc.env))
+                _enable(tar, svc.name)
+        tar.file("etc/onecloud-lab/workloads", "".join(w + "\n" for w in spec.workloads))
+        tar.file("usr/local/lib/onecloud-lab/seed.py", workloads.read_text("seed.py"), 0o755)
+        tar.file("usr/local/sbin/lab-seed", workloads.read_text("lab-seed.sh"), 0o755)
+    return tar.close()

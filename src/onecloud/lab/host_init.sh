@@ -4,7 +4,7 @@
 #       --propagation private /bin/sh host_init.sh NAME DIR ADDRESS GATEWAY LAB_NET SRV_MB HIDE
 # so it runs in the host's own network, mount, UTS, IPC and PID namespaces. It builds the
 # host's root (an overlay of the machine's / with its writes on tmpfs), copies the host's own
-# files in (DIR/payload: host keys, sshd_config, hostname, machine-id, workloads), pivots into
+# files in (DIR/payload.tar: host keys, sshd_config, hostname, machine-id, workloads), pivots into
 # it, starts the workload seeding in the background and becomes sshd.
 #
 # Why each step: see docs/devel/lab-hosts.md. Everything mounted here lives and dies with the
@@ -55,7 +55,7 @@ fi
 # The host's own identity and programs; remove what would make it look like a container or a
 # systemd machine, and the machine's host keys.
 rm -f "$root/.dockerenv" "$root/usr/bin/systemctl" "$root"/etc/ssh/ssh_host_*
-cp -a "$dir/payload/." "$root/"
+tar -xpf "$dir/payload.tar" -C "$root"
 mkdir -p "$root/run/sshd" "$root/run/lock" "$root/run/oldroot"
 chmod 1777 "$root/run/lock"
 
