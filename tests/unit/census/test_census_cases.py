@@ -1,0 +1,53 @@
+"""Data-driven census cases: tests/fixtures/census/<case>/ in, the exact problems out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from onecloud.census.loader import load_census
+from onecloud.errors import CensusError
+
+from .casedir import BASE, build, cases, read_yaml
+
+CASES = cases("census")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_case_reports_every_problem(case: Path, tmp_path: Path, monkeypatch) -> None:
+    expected = read_yaml(case / "expected.yml")["errors"]
+    census_dir = build(case, tmp_path)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(CensusError) as info:
+        load_census(census_dir.name)
+    problems = [p.removeprefix("census/") for p in info.value.problems]
+    assert problems == expected
+    assert info.value.exit_code == 3
+    for p in info.value.problems:  # every problem says where, what and how to fix it
+        assert p.startswith("census")
+        assert "; " in p
+
+
+def test_base_census_is_valid() -> None:
+    census = load_census(BASE)
+    assert sorted(s.id for s in census.systems) == ["c-ledger", "p-portal", "p-records"]
+    assert census.system_department["c-ledger"] == "county"
+    assert census.origins["c-ledger"].endswith("dept-county.yml:9")
+
+
+def test_digest_changes_with_any_byte(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copytree(BASE, tmp_path / "c")
+    first = load_census(tmp_path / "c").digest
+    f = tmp_path / "c" / "dept-prov.yml"
+    f.write_text(f.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    assert load_census(tmp_path / "c").digest != first
+
+
+def test_missing_directory_is_a_usage_error(tmp_path: Path) -> None:
+    from onecloud.errors import UsageError
+
+    with pytest.raises(UsageError, match="does not exist"):
+        load_census(tmp_path / "nope")
