@@ -1,0 +1,143 @@
+"""`onecloud lab up|status|down|env`: the local lab (a real OpenStack and SSH hosts).
+
+The cloud lives in `onecloud.lab.cloud`; the hosts in `onecloud.lab.hosts` (loaded only if it
+is there). Heavy imports stay inside the commands so `onecloud --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from types import ModuleType
+from typing import Any
+
+import typer
+
+app = typer.Typer(no_args_is_help=True, add_completion=False)
+
+
+def _hosts() -> ModuleType | None:
+    """The SSH-hosts half of the lab, if it is installed in this tree."""
+    try:
+        return importlib.import_module("onecloud.lab.hosts")
+    except ModuleNotFoundError as exc:
+        if exc.name == "onecloud.lab.hosts":
+            return None
+        raise
+
+
+def _call_without_args(func: Any) -> Any:
+    """Call a hosts function that needs no arguments; None if it wants some."""
+    params = inspect.signature(func).parameters.values()
+    required = [
+        p
+        for p in params
+        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+    ]
+    return None if required else func()
+
+
+@app.command()
+def up(
+    no_hosts: bool = typer.Option(False, "--no-hosts", help="Bring up only the cloud."),
+) -> None:
+    """Install what is missing and start the lab; does nothing if it is up already."""
+    from rich.console import Console
+
+    from onecloud.lab.cloud import lifecycle
+    from onecloud.lab.cloud.clouds import openstack_env
+
+    console = Console()
+    with console.status("lab cloud: checking") as spinner:
+
+        def report(msg: str) -> None:
+            console.log(f"lab cloud: {msg}", highlight=False)
+            spinner.update(f"lab cloud: {msg}")
+
+        result = lifecycle.up(report=report)
+    if result.already_up:
+        console.print("[green]lab cloud already up[/green]: nothing to do")
+    else:
+        kind = "first boot" if result.first_boot else "restart"
+        console.print(f"[green]lab cloud up[/green] in {result.seconds:.0f} s ({kind})")
+    hosts = None if no_hosts else _hosts()
+    if hosts is not None:
+        _call_without_args(hosts.hosts_up)
+    env = openstack_env()
+    console.print(f"clouds.yaml: {result.clouds_yaml}", highlight=False)
+    console.print(
+        "use it: " + " ".join(f"export {k}={v};" for k, v in env.items()),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def status() -> None:
+    """Each service: PID, endpoint, whether it answers; and the hosts. Exit 1 if one is down."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from onecloud.lab.cloud import lifecycle
+
+    console = Console()
+    rows = lifecycle.status()
+    table = Table(title="lab cloud", title_justify="left")
+    for col in ("service", "pid", "endpoint", "answering", "detail"):
+        table.add_column(col, no_wrap=col in ("service", "endpoint"))
+    down = 0
+    for s in rows:
+        ok = s.running and s.answering
+        down += not ok
+        table.add_row(
+            s.name,
+            str(s.pid or "-"),
+            s.endpoint,
+            "[green]yes[/green]" if ok else "[red]no[/red]",
+            s.detail,
+        )
+    console.print(table)
+    hosts = _hosts()
+    if hosts is not None:
+        found = _call_without_args(hosts.hosts_status) or []
+        if found:
+            htable = Table(title="lab hosts", title_justify="left")
+            for col in ("host", "address", "pid", "reachable"):
+                htable.add_column(col)
+            for h in found:
+                down += not h.reachable
+                htable.add_row(
+                    h.name, str(h.address), str(h.pid or "-"),
+                    "[green]yes[/green]" if h.reachable else "[red]no[/red]",
+                )  # fmt: skip
+            console.print(htable)
+    if down:
+        console.print(f"[red]{down} not answering[/red]; `onecloud lab up` starts what is missing")
+        raise typer.Exit(1)
+
+
+@app.command()
+def down(
+    purge: bool = typer.Option(False, "--purge", help="Also drop the databases and all state."),
+) -> None:
+    """Stop everything the lab started (hosts and cloud)."""
+    from rich.console import Console
+
+    from onecloud.lab.cloud import lifecycle
+
+    console = Console()
+    hosts = _hosts()
+    if hosts is not None:
+        _call_without_args(hosts.hosts_down)
+    stopped = lifecycle.down(purge=purge, report=lambda m: console.log(f"lab cloud: {m}"))
+    what = ", ".join(stopped) if stopped else "nothing was running"
+    console.print(f"lab cloud down: {what}" + (" (databases and state removed)" if purge else ""))
+
+
+@app.command()
+def env() -> None:
+    """Print shell exports that point openstacksdk, the openstack CLI and Pulumi at the lab."""
+    from onecloud.lab.cloud.clouds import openstack_env
+
+    for key, value in openstack_env().items():
+        typer.echo(f"export {key}={value}")
