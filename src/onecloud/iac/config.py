@@ -227,7 +227,7 @@ def load_stack_config(
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = [str(p) for p in err["loc"]]
-        field = loc[0] if loc else ""
+        field = _ALIASES.get(loc[0], loc[0]) if loc else ""  # pydantic reports the alias
         key = next((k for k, f in _ALIASES.items() if f == field), field)
         sub = "." + ".".join(loc[1:]) if len(loc) > 1 else ""
         what = f"{NAMESPACE}:{key}" if key else f"{NAMESPACE} config"

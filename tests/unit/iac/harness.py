@@ -38,6 +38,9 @@ class Res:
     provider: str | None  # logical name of the explicit provider
     protect: bool
     depends_on: list[str] = field(default_factory=list)
+    urn: str = ""
+    #: input property -> URNs of the resources it was computed from
+    property_deps: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -75,11 +78,16 @@ def _provider_name(ref: str) -> str | None:
 
 
 class _Mocks(Mocks):
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
+    calls: list[tuple[str, dict]]
+
+    def __init__(self, stack_outputs: dict[str, Any] | None = None) -> None:
+        self.calls = []
+        self.stack_outputs = stack_outputs or {}
 
     def new_resource(self, args: MockResourceArgs) -> tuple[str, dict]:
         out = dict(args.inputs)
+        if args.typ == "pulumi:pulumi:StackReference":
+            return args.name, {"name": args.inputs.get("name"), "outputs": self.stack_outputs}
         if args.typ == "openstack:networking/floatingIp:FloatingIp":
             out["address"] = "203.0.113.10"
         if args.typ == "openstack:networking/port:Port":
@@ -111,6 +119,21 @@ class _Monitor(MockMonitor):
         super().__init__(mocks)
         self.recorded: dict[str, Res] = {}
 
+    def ReadResource(self, request: Any) -> Any:
+        resp = super().ReadResource(request)
+        self.recorded[request.name] = Res(
+            type=request.type,
+            name=request.name,
+            inputs=dict(rpc.deserialize_properties(request.properties)),
+            parent=None
+            if not request.parent or _is_stack(request.parent)
+            else _name(request.parent),
+            provider=_provider_name(request.provider),
+            protect=False,
+            urn=resp.urn,
+        )
+        return resp
+
     def RegisterResource(self, request: Any) -> Any:
         resp = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
@@ -124,10 +147,27 @@ class _Monitor(MockMonitor):
                 provider=_provider_name(request.provider),
                 protect=bool(request.protect),
                 depends_on=[n for n in (_name(u) for u in request.dependencies) if n],
+                urn=self.make_urn(request.parent, request.type, request.name),
+                property_deps={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             )
             assert request.name not in self.recorded, f"two resources named {request.name}"
             self.recorded[request.name] = res
         return resp
+
+
+def network_stack_outputs(plan: Plan) -> dict[str, Any]:
+    """What the network stack would export for `plan` (ids are recognisably fake)."""
+    return {
+        "segments": {
+            s.name: {
+                "network": s.network,
+                "cidr": s.cidr,
+                "network_id": f"ref-{s.network}-id",
+                "subnet_id": f"ref-{s.name}-id",
+            }
+            for s in plan.segments
+        }
+    }
 
 
 def run(
@@ -136,7 +176,7 @@ def run(
     stack: str = "lab",
     image_file: str | None = "/tmp/onecloud-base.raw",
 ) -> Graph:
-    mocks = _Mocks()
+    mocks = _Mocks(network_stack_outputs(plan))
     monitor = _Monitor(mocks)
     pulumi.runtime.set_mocks(mocks, project="onecloud", stack=stack, preview=False, monitor=monitor)
     strs = {k: v if isinstance(v, str) else json.dumps(v) for k, v in raw_config.items()}
