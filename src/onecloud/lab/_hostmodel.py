@@ -23,6 +23,7 @@ DEFAULT_DISK_MB = 512
 NETNS_PREFIX = "ocl-"
 VETH_PREFIX = "oclv"
 BRIDGE = "oclbr0"
+DEFAULT_LAB_DIR = "/var/lib/onecloud-lab"
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -72,6 +73,14 @@ def netns_name(host: str) -> str:
 def veth_name(host: str) -> str:
     """The machine-side veth: interface names are limited to 15 bytes, so hash the host name."""
     return VETH_PREFIX + hashlib.sha1(host.encode()).hexdigest()[:8]
+
+
+def bridge_name(lab_dir: str) -> str:
+    """`oclbr0` for the machine's lab; a lab in another directory (a benchmark, a test run
+    beside the real lab) gets a bridge of its own, so neither touches the other's addresses."""
+    if lab_dir.rstrip("/") == DEFAULT_LAB_DIR:
+        return BRIDGE
+    return "oclbr" + hashlib.sha1(lab_dir.encode()).hexdigest()[:6]
 
 
 def gateway_of(iface: ipaddress.IPv4Interface) -> ipaddress.IPv4Interface:

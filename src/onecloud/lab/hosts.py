@@ -31,12 +31,11 @@ from onecloud.lab import _hostproc as proc
 from onecloud.lab import _hostregistry as registry
 from onecloud.lab import _netns as net
 from onecloud.lab._hostmodel import (
-    BRIDGE,
     LAB_NETWORK,
     NETNS_PREFIX,
-    VETH_PREFIX,
     HostSpec,
     HostStatus,
+    bridge_name,
     gateway_of,
     gateways,
     health_ports,
@@ -89,6 +88,10 @@ def known_hosts_path() -> Path:
 def private_key_path() -> Path:
     """The lab's client key: root on every host accepts it."""
     return hosts_dir() / "id_ed25519"
+
+
+def _bridge() -> str:
+    return bridge_name(str(paths.lab_dir()))
 
 
 def _registry_path() -> Path:
@@ -209,14 +212,14 @@ def _create(reg: Registry, new: list[HostSpec], say: Progress) -> None:
     new_nets = {s.interface.network for s in new} - {
         r.spec.interface.network for r in reg.hosts.values()
     }
-    conflicts = net.route_conflicts(BRIDGE, new_nets)
+    conflicts = net.route_conflicts(_bridge(), new_nets)
     if conflicts:
         raise LabError(
             "lab host subnets clash with this machine's routes: " + "; ".join(conflicts),
             hint="give the hosts addresses in another subnet of 198.18.0.0/15",
         )
     lab_key = ensure_keypair(private_key_path(), "onecloud-lab")
-    net.ensure_bridge(BRIDGE, gateways(all_specs))
+    net.ensure_bridge(_bridge(), gateways(all_specs))
 
     say(f"creating {len(new)} host(s)")
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
@@ -273,12 +276,13 @@ def _start(spec: HostSpec, reg: Registry) -> None:
 
 def _create_lines(specs: Iterable[HostSpec]) -> list[str]:
     lines = []
+    bridge = _bridge()
     for spec in specs:
         ns, veth = netns_name(spec.name), veth_name(spec.name)
         lines += [
             f"netns add {ns}",
             f"link add {veth} type veth peer name eth0 netns {ns}",
-            f"link set {veth} master {BRIDGE} up",
+            f"link set {veth} master {bridge} up",
         ]
     return lines
 
@@ -490,7 +494,7 @@ def _unplug(records: Sequence[HostRecord]) -> None:
     net.batch([f"netns del {r.netns}" for r in records if r.netns in namespaces], force=True)
     veths = {r.veth for r in records}
     deadline = time.monotonic() + 5
-    while (left := veths & net.link_names(VETH_PREFIX)) and time.monotonic() < deadline:
+    while (left := veths & net.bridge_ports(_bridge())) and time.monotonic() < deadline:
         time.sleep(0.02)
     if left:
         net.batch([f"link del {v}" for v in sorted(left)], force=True)
@@ -507,12 +511,12 @@ def _remove_orphans(reg: Registry) -> None:
         alive = [p for p in net.netns_pids(ns) if not proc.is_zombie(p)]
         ours = [p for p in alive if proc.is_host_process(p, name, _host_dir(name))]
         if alive and not ours:
-            log.warning("leaving network namespace %s: its processes are not ours", ns)
+            log.debug("leaving network namespace %s: its processes are not ours", ns)
             continue
         for p in ours:
             proc.kill(p)
         lines.append(f"netns del {ns}")
-    for veth in sorted(net.link_names(VETH_PREFIX) - known_veth):
+    for veth in sorted(net.bridge_ports(_bridge()) - known_veth):
         lines.append(f"link del {veth}")
     if lines:
         log.info("removing lab leftovers: %s", "; ".join(lines))
@@ -522,13 +526,13 @@ def _remove_orphans(reg: Registry) -> None:
 def _update_bridge(reg: Registry) -> None:
     """Gateway addresses for the subnets still in use; no hosts left: no bridge."""
     if reg.hosts:
-        net.ensure_bridge(BRIDGE, gateways(r.spec for r in reg.hosts.values()))
+        net.ensure_bridge(_bridge(), gateways(r.spec for r in reg.hosts.values()))
         return
-    ports = net.bridge_ports(BRIDGE)
+    ports = net.bridge_ports(_bridge())
     if ports:
-        log.warning("keeping bridge %s: other interfaces are attached (%s)", BRIDGE, ports)
+        log.warning("keeping bridge %s: other interfaces are attached (%s)", _bridge(), ports)
         return
-    net.delete_bridge(BRIDGE)
+    net.delete_bridge(_bridge())
 
 
 def _close_control_masters(names: Sequence[str]) -> None:
