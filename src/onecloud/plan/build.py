@@ -102,7 +102,7 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
         where = census.origins.get(s.id, s.id)
         if (p.cloud, p.level, p.city) not in clouds:
             problems.append(
-                f"{where}: system `{s.id}` needs a {p.cloud} cloud at {p.level} level"
+                f"{where}: system `{s.id}` needs a cloud of kind {p.cloud} at {p.level} level"
                 + (f" in city {p.city}" if p.city else "")
                 + f"; declare it in sites.yml `clouds` (kind: {p.cloud}, level: {p.level}"
                 + (f", city: {p.city})" if p.city else ")")

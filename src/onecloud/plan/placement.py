@@ -52,7 +52,13 @@ class SegmentIndex:
             self._by.setdefault((s.network, s.level, s.city), s.name)
 
     def find(self, network: str, level: str, city: str | None) -> str | None:
-        for lvl in reversed(LEVELS[: LEVELS.index(level) + 1]):
+        """Segment of the department's level, else the nearest level above it.
+
+        A province department only lands on province segments; city, county and township
+        departments land on their city cloud, so their search stops at city level.
+        """
+        top = 0 if level == "province" else 1
+        for lvl in reversed(LEVELS[top : LEVELS.index(level) + 1]):
             for c in (city, None) if city else (None,):
                 name = self._by.get((network, lvl, c))
                 if name is not None:

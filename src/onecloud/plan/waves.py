@@ -129,12 +129,13 @@ def assign(items: list[Item], max_systems: int, max_data_gb: float) -> list[Wave
             waves.append(current)
             current = WavePlan(current.number + 1)
         if size[c] > max_systems or data[c] > max_data_gb:
-            what = "dependency cycle" if size[c] > 1 else "system"
-            current.notes.append(
-                f"{what} {', '.join(items[v].id for v in members[c][:5])}"
-                f"{' ...' if size[c] > 5 else ''} ({size[c]} systems, {data[c]:g} GB) exceeds "
-                f"the wave bounds and moves as one"
+            names = ", ".join(items[v].id for v in members[c][:5])
+            what = (
+                f"dependency cycle {names}{' ...' if size[c] > 5 else ''} ({size[c]} systems, "
+                if size[c] > 1
+                else f"system {names} ("
             )
+            current.notes.append(f"{what}{data[c]:g} GB) exceeds the wave bounds; it moves alone")
         elif size[c] > 1:
             current.notes.append(
                 f"dependency cycle moves together: {', '.join(items[v].id for v in members[c])}"

@@ -30,11 +30,23 @@ def _scalar(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        return repr(v)
+        return _float(v)
     s = str(v)
     if _PLAIN.fullmatch(s) and s.lower() not in _RESERVED:
         return s
     return json.dumps(s, ensure_ascii=False)
+
+
+def _float(v: float) -> str:
+    if v != v:
+        return ".nan"
+    if v in (float("inf"), float("-inf")):
+        return ".inf" if v > 0 else "-.inf"
+    r = repr(v)
+    if "e" in r and "." not in r:  # YAML 1.1 floats need a dot: 1e-05 -> 1.0e-05
+        mantissa, exp = r.split("e")
+        r = f"{mantissa}.0e{exp}"
+    return r
 
 
 def dumps(data: Any) -> str:

@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from census_cases import BASE, build, cases, read_yaml
 
 from onecloud.census.loader import load_census
 from onecloud.errors import CensusError
-
-from .casedir import BASE, build, cases, read_yaml
 
 CASES = cases("census")
 
