@@ -22,6 +22,7 @@ from onecloud.lab import _netns
 from onecloud.lab._hostmodel import netns_name, veth_name
 from onecloud.lab.hosts import (
     HostSpec,
+    hosts_dir,
     hosts_down,
     hosts_status,
     hosts_up,
@@ -193,3 +194,28 @@ def test_bad_specs_are_refused_before_anything_starts() -> None:
             [HostSpec("it-bad-02", "198.18.251.5/24"), HostSpec("it-bad-02", "198.18.251.6/24")]
         )
     assert _netns.netns_names("ocl-") == before
+
+
+def test_a_host_that_dies_at_start_is_reported_and_removed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: a PID 1 that fails at once. `up` must name the host and its console
+    log, and remove what it created (no netns, no veth, not in the registry)."""
+    from onecloud.errors import LabError
+    from onecloud.lab import _hostproc
+
+    broken = tmp_path / "host_init.sh"
+    broken.write_text(
+        '#!/bin/sh\necho "host_init[$1]: mount: permission denied (injected)"\nexit 1\n'
+    )
+    monkeypatch.setattr(_hostproc, "INIT_SCRIPT", broken)
+    spec = HostSpec("it-broken-01", "198.18.252.11/24")
+    with pytest.raises(LabError) as err:
+        hosts_up([spec])
+    message = str(err.value)
+    assert "it-broken-01" in message
+    assert "logs/it-broken-01.log" in message and "permission denied (injected)" in message
+    assert "permission denied (injected)" in (hosts_dir() / "logs/it-broken-01.log").read_text()
+    assert netns_name(spec.name) not in _netns.netns_names("ocl-")
+    assert veth_name(spec.name) not in _netns.link_names("oclv")
+    assert spec.name not in {s.name for s in hosts_status()}

@@ -50,6 +50,7 @@ from onecloud.lab._sshfiles import render_known_hosts, render_ssh_config
 __all__ = [
     "HostSpec",
     "HostStatus",
+    "hosts_dir",
     "hosts_down",
     "hosts_status",
     "hosts_up",
@@ -103,7 +104,9 @@ def _host_dir(name: str) -> Path:
 
 
 def _console_log(name: str) -> Path:
-    return _host_dir(name) / "console.log"
+    """Kept after the host is gone (teardown removes the host dir, not its log), so the log an
+    error message names is still there to read."""
+    return hosts_dir() / "logs" / f"{name}.log"
 
 
 def _control_dir() -> Path:
@@ -262,6 +265,7 @@ def _prepare(reg: Registry, spec: HostSpec, lab_key: str) -> None:
         machine_id=machine_id,
     )
     (hdir / "payload.tar").write_bytes(payload)
+    _console_log(spec.name).parent.mkdir(exist_ok=True)
     _console_log(spec.name).write_text("")
     reg.hosts[spec.name] = HostRecord(
         spec=spec, netns=netns_name(spec.name), veth=veth_name(spec.name), machine_id=machine_id
