@@ -80,6 +80,7 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
     rooms: list[dict[str, Any]] = []
     networks: list[dict[str, Any]] = []
     dept_rooms: dict[str, list[str]] = {}
+    used_cidrs: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
     dept_nets: dict[str, list[tuple[str, ipaddress.IPv4Network | ipaddress.IPv6Network]]] = {}
     for i, d in enumerate(depts):
         nrooms = 1 + (rng.random() < 0.7)
@@ -93,11 +94,12 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
             dept_rooms[d["id"]].append(rid)
         dept_nets[d["id"]] = []
         for k in range(1 + (rng.random() < 0.15)):
-            # ~15% reuse a popular CIDR (overlaps are what the plan must show)
-            second = rng.randrange(8) if rng.random() < 0.15 else 8 + (i * 2 + k) % 240
-            third = rng.randrange(0, 256, 16) if second < 8 else 0
-            prefix = 20 if second < 8 else 16
-            cidr = ipaddress.ip_network(f"10.{second}.{third}.0/{prefix}")
+            if used_cidrs and rng.random() < 0.12:
+                # the same addressing plan reused by another department: what renumbering fixes
+                cidr = used_cidrs[rng.randrange(len(used_cidrs))]
+            else:
+                cidr = ipaddress.ip_network(f"10.{8 + (i * 2 + k) % 240}.0.0/16")
+            used_cidrs.append(cidr)
             nid = f"{d['id']}-net{k + 1}"
             networks.append(
                 {

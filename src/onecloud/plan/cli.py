@@ -47,7 +47,7 @@ def app(
 
     from onecloud.census.cli import default_census_dir
     from onecloud.census.loader import load_census
-    from onecloud.errors import PlanError, UsageError
+    from onecloud.errors import OnecloudError, PlanError, UsageError
     from onecloud.plan.build import Options, build_plan
     from onecloud.plan.io import dump_plan, load_plan, write_text_atomic
     from onecloud.plan.report import render_markdown, render_rich
@@ -78,10 +78,11 @@ def app(
             )
             shown = "\n".join(diff[:60]) + ("\n..." if len(diff) > 60 else "")
             console.print(shown, markup=False, highlight=False)
-            console.print(
-                f"[red]{plan_path} is out of date[/]: run `onecloud plan` and commit the result"
+            # exit code 1: a check that failed (OnecloudError's own code)
+            raise OnecloudError(
+                f"{plan_path} is out of date: the census gives another plan",
+                hint="run `onecloud plan`, review the diff and commit both",
             )
-            raise typer.Exit(1)
         console.print(f"[green]{plan_path} is up to date[/] ({took * 1000:.0f} ms)")
         return
     old_text = plan_path.read_text(encoding="utf-8") if plan_path.exists() else None

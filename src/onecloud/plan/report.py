@@ -148,8 +148,9 @@ def sections(plan: Plan, *, system_rows: int | None = None) -> list[Section]:
 def render_rich(plan: Plan, console: Console) -> None:
     for sec in sections(plan, system_rows=TERMINAL_SYSTEM_ROWS):
         table = Table(title=sec.title, title_justify="left", show_lines=False)
-        for h in sec.headers:
-            table.add_column(h, overflow="fold")
+        for i, h in enumerate(sec.headers):
+            # ids stay whole (grep-able); prose columns wrap
+            table.add_column(h, overflow="fold", no_wrap=i == 0)
         for row in sec.rows:
             table.add_row(*row)
         console.print(table)
