@@ -155,11 +155,13 @@ def test_hosts_up_serve_workloads_over_ssh_and_leave_nothing_when_down() -> None
         known = known_hosts_path().read_text()
         for spec in SPECS:
             assert f"{spec.name},{spec.ip} ssh-ed25519 " in known
-        plain_ssh = subprocess.run(
-            ["ssh", "-F", str(ssh_config_path()), "-o", "ControlMaster=no", TARGET.name, "id -u"],
-            capture_output=True, text=True, timeout=30, check=False,
-        )  # fmt: skip
-        assert plain_ssh.returncode == 0 and plain_ssh.stdout.strip() == "0", plain_ssh.stderr
+        for dest in (TARGET.name, TARGET.ip):  # by alias, and by address like an inventory
+            plain_ssh = subprocess.run(
+                ["ssh", "-F", str(ssh_config_path()), "-o", "ControlMaster=no", dest, "hostname"],
+                capture_output=True, text=True, timeout=30, check=False,
+            )  # fmt: skip
+            assert plain_ssh.returncode == 0, plain_ssh.stderr
+            assert plain_ssh.stdout.strip() == TARGET.name
 
         machine_ids = {_check_common(spec) for spec in SPECS}
         assert len(machine_ids) == len(SPECS)

@@ -461,7 +461,7 @@ def _teardown(reg: Registry, names: Sequence[str]) -> None:
     records = [reg.hosts[n] for n in names if n in reg.hosts]
     if not records:
         return
-    _close_control_masters([r.spec.name for r in records])
+    _close_control_masters(records)
     killed = []
     for rec in records:
         if proc.is_host_process(rec.pid, rec.spec.name, _host_dir(rec.spec.name)):
@@ -539,10 +539,12 @@ def _update_bridge(reg: Registry) -> None:
     net.delete_bridge(_bridge())
 
 
-def _close_control_masters(names: Sequence[str]) -> None:
+def _close_control_masters(records: Sequence[HostRecord]) -> None:
     """Ask ssh's connection-sharing masters of these hosts to exit: a master outliving its host
-    would hand a dead connection to the next session of a recreated host of the same name."""
-    sockets = [(n, _control_dir() / n) for n in names if (_control_dir() / n).exists()]
+    would hand a dead connection to the next session of a recreated host of the same name.
+    Sockets are named by alias, or by address for tools that connect by IP."""
+    targets = [t for r in records for t in (r.spec.name, r.spec.ip)]
+    sockets = [(t, _control_dir() / t) for t in targets if (_control_dir() / t).exists()]
     procs = [
         subprocess.Popen(
             ["ssh", "-F", str(ssh_config_path()), "-O", "exit", n],

@@ -157,3 +157,21 @@ def test_lock_is_exclusive(tmp_path: Path) -> None:
         locked(tmp_path / ".lock", timeout=0.2),
     ):
         pass
+
+
+def test_ssh_config_also_serves_tools_that_connect_by_address(tmp_path: Path) -> None:
+    text = render_ssh_config(
+        [("edu-web-01", "198.18.0.11")],
+        identity_file=tmp_path / "id",
+        known_hosts=tmp_path / "kh",
+        control_dir=tmp_path / "cm",
+    )
+    cfg = paramiko.SSHConfig.from_text(text)
+    by_ip = cfg.lookup("198.19.1.23")
+    assert by_ip["user"] == "root"
+    assert by_ip["stricthostkeychecking"] == "yes"
+    assert by_ip["userknownhostsfile"] == str(tmp_path / "kh")
+    assert by_ip["controlpath"] == f"{tmp_path / 'cm'}/198.19.1.23"  # paramiko expands %h
+    # the alias keeps its own ControlPath (first value wins in ssh_config)
+    assert cfg.lookup("edu-web-01")["controlpath"] == str(tmp_path / "cm" / "edu-web-01")
+    assert "hostname" not in by_ip or by_ip["hostname"] == "198.19.1.23"
