@@ -7,9 +7,9 @@ is there). Heavy imports stay inside the commands so `onecloud --help` stays fas
 from __future__ import annotations
 
 import importlib
-import inspect
+from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Annotated
 
 import typer
 
@@ -26,20 +26,13 @@ def _hosts() -> ModuleType | None:
         raise
 
 
-def _call_without_args(func: Any) -> Any:
-    """Call a hosts function that needs no arguments; None if it wants some."""
-    params = inspect.signature(func).parameters.values()
-    required = [
-        p
-        for p in params
-        if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    ]
-    return None if required else func()
-
-
 @app.command()
 def up(
     no_hosts: bool = typer.Option(False, "--no-hosts", help="Bring up only the cloud."),
+    census: Annotated[
+        Path | None,
+        typer.Option("--census", help="Census directory the legacy hosts come from."),
+    ] = None,
 ) -> None:
     """Install what is missing and start the lab; does nothing if it is up already."""
     from rich.console import Console
@@ -62,7 +55,13 @@ def up(
         console.print(f"[green]lab cloud up[/green] in {result.seconds:.0f} s ({kind})")
     hosts = None if no_hosts else _hosts()
     if hosts is not None:
-        _call_without_args(hosts.hosts_up)
+        from onecloud import paths
+        from onecloud.lab.legacy import legacy_specs
+
+        specs = legacy_specs(census or paths.PROJECT_ROOT / "inventory" / "census")
+        with console.status("lab hosts") as spinner:
+            found = hosts.hosts_up(specs, progress=lambda m: spinner.update(f"lab hosts: {m}"))
+        console.print(f"[green]lab hosts up[/green]: {len(found)} hosts reachable over SSH")
     env = openstack_env()
     console.print(f"clouds.yaml: {result.clouds_yaml}", highlight=False)
     console.print(
@@ -99,7 +98,7 @@ def status() -> None:
     console.print(table)
     hosts = _hosts()
     if hosts is not None:
-        found = _call_without_args(hosts.hosts_status) or []
+        found = hosts.hosts_status()
         if found:
             htable = Table(title="lab hosts", title_justify="left")
             for col in ("host", "address", "pid", "reachable"):
@@ -128,7 +127,7 @@ def down(
     console = Console()
     hosts = _hosts()
     if hosts is not None:
-        _call_without_args(hosts.hosts_down)
+        hosts.hosts_down(None, progress=lambda m: console.log(f"lab hosts: {m}"))
     stopped = lifecycle.down(purge=purge, report=lambda m: console.log(f"lab cloud: {m}"))
     what = ", ".join(stopped) if stopped else "nothing was running"
     console.print(f"lab cloud down: {what}" + (" (databases and state removed)" if purge else ""))
