@@ -71,7 +71,9 @@ def _check_common(spec: HostSpec) -> str:
     machine_id = host.file("/etc/machine-id").content_string.strip()
     assert host.file("/var/lib/dbus/machine-id").content_string.strip() == machine_id
     # processes are private: PID 1 is the host's own sshd
-    assert "sshd" in host.check_output("cat /proc/1/cmdline | tr '\\0' ' '")
+    assert host.check_output("readlink /proc/1/exe") == "/usr/sbin/sshd"
+    # ... run as `init`, so Ansible's service_mgr fact says sysvinit
+    assert host.file("/proc/1/comm").content_string.strip() == "init"
     return machine_id
 
 

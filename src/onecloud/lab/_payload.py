@@ -120,6 +120,7 @@ def build_payload(
     tar.file("etc/ssh/sshd_config", render_sshd_config(spec.ip))
     tar.file("etc/ssh/ssh_host_ed25519_key", host_key, 0o600)
     tar.file("etc/ssh/ssh_host_ed25519_key.pub", host_pub)
+    tar.symlink("usr/lib/onecloud-lab/init", "/usr/sbin/sshd")  # PID 1, see host_init.sh
     tar.dir("root/.ssh", 0o700)
     tar.file("root/.ssh/authorized_keys", authorized_key, 0o600)
     if spec.workloads:

@@ -69,4 +69,6 @@ if [ -x /usr/local/sbin/lab-seed ]; then
     /usr/local/sbin/lab-seed </dev/null &
 fi
 echo "host_init[$name]: exec sshd"
-exec /usr/sbin/sshd -D -e -f /etc/ssh/sshd_config
+# Through a symlink named `init`, so /proc/1/comm says "init" and Ansible's service_mgr fact
+# finds SysV init (/etc/init.d), as on the legacy servers the hosts play (not "sshd").
+exec /usr/lib/onecloud-lab/init -D -e -f /etc/ssh/sshd_config
