@@ -447,6 +447,19 @@ class Ledger:
                 (outcome, now(), state_after, host, task, detail, playbook_run, event_id),
             )
 
+    def close_interrupted(self, run_id: str) -> int:
+        """Close the `started` events of runs that died (not `run_id`): outcome interrupted."""
+        rows = self._query("SELECT event_id FROM migration_events WHERE finished_at IS NULL"
+                           " AND outcome = ? AND (run_id IS NULL OR run_id <> ?)",
+                           ("started", run_id))
+        with self._tx() as cur:
+            for (event_id,) in rows:
+                self._exec(cur, "UPDATE migration_events SET outcome = ?, finished_at = ?,"
+                           " detail = COALESCE(detail, ?) WHERE event_id = ?",
+                           ("interrupted", now(), "the runner stopped before this step ended",
+                            event_id))
+        return len(rows)
+
     def events(self, system_id: str | None = None) -> list[Event]:
         sql = ("SELECT event_id, run_id, system_id, step, outcome, state_before, state_after,"
                " host, task, detail, playbook_run, started_at, finished_at"

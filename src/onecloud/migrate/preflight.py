@@ -34,7 +34,11 @@ FACTOR = 1.1
 _SECTION = re.compile(r"^@@(\w+)(?: (.*))?$")
 _APP_DIR = re.compile(r"(/(?:srv|opt|usr/local|var/www|var/lib)/[A-Za-z0-9._-]+)")
 #: directories an init script names that are the system's, not the application's
-_NOT_APP = ("/var/lib/postgresql", "/var/lib/mysql", "/var/lib/dpkg", "/var/lib/apt")
+_NOT_APP = (
+    "/var/lib/postgresql", "/var/lib/mysql", "/var/lib/dpkg", "/var/lib/apt",
+    *(f"/usr/local/{d}" for d in ("bin", "sbin", "lib", "share", "etc", "include", "src",
+                                  "games", "man")),
+)
 
 
 @dataclass(frozen=True)
@@ -196,7 +200,7 @@ def app_dirs(script: str) -> list[str]:
     found = set()
     for m in _APP_DIR.finditer(script):
         path = m.group(1).rstrip(".")
-        if path.startswith(_NOT_APP) or path.endswith((".pid", ".log", ".sock")):
+        if path in _NOT_APP or path.startswith(tuple(d + "/" for d in _NOT_APP)) or path.endswith((".pid", ".log", ".sock")):
             continue
         found.add(path)
     return sorted(found)

@@ -78,6 +78,17 @@ def _host_keys(conn: Connection) -> paramiko.HostKeys:
     return out
 
 
+class _Transport(paramiko.Transport):
+    """paramiko knows curve25519 only as `curve25519-sha256@libssh.org`; RFC 8731 names the
+    same exchange `curve25519-sha256`, and a hardened sshd (the lab's) offers only that name."""
+
+    _preferred_kex = ("curve25519-sha256", *paramiko.Transport._preferred_kex)
+    _kex_info = {
+        **paramiko.Transport._kex_info,
+        "curve25519-sha256": paramiko.Transport._kex_info["curve25519-sha256@libssh.org"],
+    }
+
+
 def connect(conn: Connection, timeout: float = 8.0) -> paramiko.SSHClient:
     """An SSH client to the host, refusing unknown host keys; SshProbeError says why not."""
     client = paramiko.SSHClient()
@@ -96,7 +107,7 @@ def connect(conn: Connection, timeout: float = 8.0) -> paramiko.SSHClient:
             conn.hostname, port=conn.port, username=conn.user,
             key_filename=list(conn.key_files) or None, timeout=timeout,
             banner_timeout=timeout, auth_timeout=timeout, allow_agent=not conn.key_files,
-            look_for_keys=not conn.key_files,
+            look_for_keys=not conn.key_files, transport_factory=_Transport,
         )
     except paramiko.BadHostKeyException as exc:
         client.close()
@@ -150,7 +161,8 @@ def _probe_pair(spec: SystemSpec, pair: Pair, ssh_config: Path | None
             if role == "source":
                 cands = {p for s in spec.app_services for p in
                          pf.app_dirs(f.init_scripts.get(s.name, ""))}
-                cands |= {f"/etc/init.d/{s.name}" for s in spec.app_services}
+                cands |= {f"/etc/{d}/{s.name}" for s in spec.app_services
+                          for d in ("init.d", "default")}
                 if cands:
                     f.existing = pf.parse_probe(run(client, pf.app_paths_script(sorted(cands)))
                                                 ).existing

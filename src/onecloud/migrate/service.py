@@ -1,0 +1,206 @@
+"""One `onecloud migrate` run from end to end, without any terminal output.
+
+plan + stack outputs -> system specs -> paramiko pre-flight -> inventory (jinja2) -> wave lock
+-> runner (ansible-runner playbooks, verification, rollbacks) -> outcomes. The CLI, the
+integration tests and the benchmark all call `migrate()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from onecloud import paths
+from onecloud.errors import MigrationError, UsageError
+from onecloud.migrate import inventory as inv
+from onecloud.migrate.ledger import Ledger
+from onecloud.migrate.runner import MigrationRun, Observer, RunOptions, SystemOutcome
+from onecloud.migrate.spec import SystemSpec, build_spec, select_systems
+from onecloud.migrate.states import State
+from onecloud.plan.models import Plan
+
+__all__ = [
+    "DryRun",
+    "MigrateRequest",
+    "default_plan_path",
+    "default_ssh_config",
+    "load_specs",
+    "migrate",
+    "render_inventory",
+]
+
+log = logging.getLogger(__name__)
+
+
+def default_plan_path() -> Path:
+    return paths.PROJECT_ROOT / "inventory" / "plan.yml"
+
+
+def default_ssh_config() -> Path | None:
+    """The lab's ssh_config when the lab has hosts, else None (use ~/.ssh/config)."""
+    try:
+        from onecloud.lab.hosts import ssh_config_path
+    except ImportError:
+        return None
+    p = ssh_config_path()
+    return p if p.exists() else None
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    wave: int | None = None
+    systems: tuple[str, ...] = ()
+    stack: str | None = None
+    forks: int = 10
+    until: State = "completed"
+    dry_run: bool = False
+    plan_path: Path | None = None
+    ssh_config: Path | None = None
+    ledger: str | None = None
+    outputs: dict[str, Any] | None = None  # the stack's `systems` output (None: read it)
+    read_outputs: bool = True
+    verify: bool = True
+    inventory_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a run would do: per system its state and the steps left, and the pre-flight."""
+
+    inventory: Path
+    rows: list[tuple[str, str, list[str], bool, list[str]]]  # id, state, steps, ok, problems
+
+
+def load_plan(path: Path | None) -> Plan:
+    from onecloud.plan.io import load_plan as _load
+
+    p = path or default_plan_path()
+    if not p.exists():
+        raise UsageError(f"no plan at {p}", hint="run `onecloud plan` first")
+    return _load(p)
+
+
+def load_specs(plan: Plan, req: MigrateRequest) -> tuple[list[SystemSpec], list[SystemSpec]]:
+    """(the systems of this run, every migrating system of their stack) as specs."""
+    chosen = select_systems(plan, wave=req.wave, system_ids=list(req.systems) or None,
+                            stack=req.stack)
+    stacks = {c.stack or "lab" for c in chosen}
+    if len(stacks) > 1:
+        raise UsageError(
+            f"the selected systems belong to several stacks: {', '.join(sorted(stacks))}",
+            hint="add --stack NAME to migrate one stack at a time",
+        )
+    stack = stacks.pop()
+    outputs = req.outputs
+    if outputs is None and req.read_outputs:
+        from onecloud.lab.targets import read_systems_output
+
+        outputs = read_systems_output(stack)
+    specs = [build_spec(s, outputs) for s in chosen]
+    stack_specs = []
+    for s in plan.systems:
+        if s.disposition == "migrate" and (s.stack or "lab") == stack:
+            try:
+                stack_specs.append(build_spec(s, outputs))
+            except UsageError as exc:  # another system's problem must not block this run
+                log.warning("inventory: leaving out %s: %s", s.id, exc)
+    return specs, stack_specs
+
+
+def _app_paths_from_ledger(ledger: Ledger, specs: Sequence[SystemSpec]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for s in specs:
+        for (host, _kind, _name), value in ledger.manifests(s.id, "app_paths").items():
+            out[host] = json.loads(value)
+    return out
+
+
+def render_inventory(stack: str, stack_specs: Sequence[SystemSpec], *, ssh_config: Path | None,
+                     app_paths: dict[str, list[str]], out_dir: Path | None, digest: str
+                     ) -> Path:
+    return inv.render(stack, stack_specs, out_dir=out_dir, ssh_config=ssh_config,
+                      app_paths=app_paths, digest=digest)
+
+
+def migrate(
+    req: MigrateRequest,
+    *,
+    observer: Observer | None = None,
+    say: Callable[[str], None] | None = None,
+) -> list[SystemOutcome] | DryRun:
+    """Run (or, with `dry_run`, describe) a migration. Raises only for usage problems and a
+    held lock; failed systems are outcomes."""
+    from onecloud.migrate import states
+    from onecloud.migrate.sshprobe import preflight_systems
+
+    say = say or (lambda m: log.info("%s", m))
+    plan = load_plan(req.plan_path)
+    specs, stack_specs = load_specs(plan, req)
+    stack = specs[0].stack
+    ssh_config = req.ssh_config or default_ssh_config()
+    origin = {s.addresses_from for s in specs}
+    say(f"{len(specs)} system(s) of stack {stack}; target addresses from the "
+        f"{'/'.join(sorted(origin))}; ssh_config {ssh_config or '~/.ssh/config'}")
+    ledger = Ledger.open(req.ledger)
+    try:
+        pre = preflight_systems(specs, ssh_config, workers=max(req.forks, 4))
+        app_paths = _app_paths_from_ledger(ledger, stack_specs)
+        for r in pre.values():
+            for host, apps in r.app_paths.items():
+                if apps:
+                    app_paths[host] = apps
+        inventory = render_inventory(stack, stack_specs, ssh_config=ssh_config,
+                                     app_paths=app_paths, out_dir=req.inventory_dir,
+                                     digest=plan.census_digest[:12])
+        say(f"inventory rendered: {inventory}")
+        if req.dry_run:
+            rows = []
+            for s in specs:
+                rec = ledger.system(s.id)
+                state: State = rec.state if rec else "planned"
+                problems = [str(f) for f in pre[s.id].errors()]
+                rows.append((s.id, state, list(states.remaining_steps(state, req.until)),
+                             pre[s.id].ok, problems))
+            return DryRun(inventory, rows)
+        failures = {}
+        for sid, r in pre.items():
+            if not r.ok:
+                errs = r.errors()
+                failures[sid] = (errs[0].host, "; ".join(f"{f.host}: {f.what} (fix: {f.fix})"
+                                                          for f in errs))
+        verifier = None
+        if req.verify:
+            from onecloud.verify.service import verify_for_migration
+
+            def verifier(spec: SystemSpec) -> tuple[bool, str]:
+                return verify_for_migration(spec, ssh_config=ssh_config)
+
+        waves = sorted({s.wave for s in specs if s.wave is not None})
+        locks = [f"wave:{w}" for w in waves] or [f"system:{specs[0].id}"]
+        run = MigrationRun(specs, ledger, RunOptions(
+            forks=req.forks, until=req.until, ssh_config=ssh_config, inventory=inventory,
+            verify=verifier), observer=observer, app_paths=app_paths)
+        held: list[str] = []
+        try:
+            for name in locks:
+                stale = ledger.acquire(name, run.run_id, sys.argv)
+                held.append(name)
+                if stale is not None:
+                    say(f"took over the lock {name} of run {stale.run_id} "
+                        f"(pid {stale.pid} is gone)")
+            ledger.close_interrupted(run.run_id)
+            outcomes = run.execute(failures)
+        except MigrationError:
+            raise
+        finally:
+            ok = all(o.ok for o in run.outcomes.values())
+            for name in held:
+                ledger.release(name, run.run_id, "ok" if ok else "failed")
+        return outcomes
+    finally:
+        ledger.close()
