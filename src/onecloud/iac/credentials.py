@@ -2,9 +2,10 @@
 
 Nova and Cinder create servers and volumes in the project of the token, so workloads of a
 department are declared through a provider scoped to that department's project. The
-terraform-based provider ignores `tenant_id` when `cloud` is set, so the scoped providers get
-the entry's explicit auth fields plus the project id. The password travels as a Pulumi secret
-(encrypted in the state by the stack's secrets provider).
+terraform-based provider ignores the project when `cloud` is set, so the scoped providers get
+the entry's explicit auth fields plus the project's name (known before the project exists, so a
+first preview already shows every property; the provider authenticates lazily). The password
+travels as a Pulumi secret (encrypted in the state by the stack's secrets provider).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class ScopeCredentials:
     password: str
     user_domain_name: str | None = None
     user_domain_id: str | None = None
+    project_domain_name: str | None = None
+    project_domain_id: str | None = None
     cacert_file: str | None = None
     insecure: bool | None = None
 
@@ -39,6 +42,10 @@ class ScopeCredentials:
             args["user_domain_id"] = self.user_domain_id
         if not (self.user_domain_name or self.user_domain_id):
             args["user_domain_name"] = "Default"
+        if self.project_domain_id:
+            args["project_domain_id"] = self.project_domain_id
+        else:
+            args["project_domain_name"] = self.project_domain_name or "Default"
         if self.cacert_file:
             args["cacert_file"] = self.cacert_file
         if self.insecure is not None:
@@ -74,6 +81,8 @@ def from_clouds_yaml(cloud: str) -> ScopeCredentials:
         password=auth["password"],
         user_domain_name=auth.get("user_domain_name"),
         user_domain_id=auth.get("user_domain_id"),
+        project_domain_name=auth.get("project_domain_name"),
+        project_domain_id=auth.get("project_domain_id"),
         cacert_file=cacert if isinstance(cacert, str) else None,
         insecure=(not verify) if isinstance(verify, bool) else None,
     )

@@ -84,8 +84,19 @@ def labels_of(r: Res) -> dict[str, str]:
     tags = r.props.get("tags")
     meta = r.props.get("metadata")
     return parse_tags(
-        tags if isinstance(tags, list) else None, meta if isinstance(meta, dict) else None
+        [str(t) for t in tags]
+        if isinstance(tags, Sequence) and not isinstance(tags, str)
+        else None,
+        {str(k): str(v) for k, v in meta.items()} if isinstance(meta, Mapping) else None,
     )
+
+
+def unknown(r: Res) -> bool:
+    """No properties known yet (e.g. its provider is not configured during a first preview).
+
+    Such a resource is judged when `up` creates it: the engine runs the policies again then.
+    """
+    return not r.props
 
 
 def _dep(r: Res, prop: str, by_urn: Mapping[str, Res]) -> Res | None:
@@ -103,7 +114,7 @@ def _mlps(lab: Mapping[str, str]) -> int:
 
 
 def check_labels(r: Res) -> list[Violation]:
-    if r.type not in LABELLED:
+    if r.type not in LABELLED or unknown(r):
         return []
     lab = labels_of(r)
     missing = [k for k in ("department", "system") if not lab.get(k)]
@@ -174,7 +185,7 @@ def check_world_open(resources: Sequence[Res]) -> list[Violation]:
     by_urn = {r.urn: r for r in resources}
     out: list[Violation] = []
     for r in resources:
-        if r.type != T_RULE or not _is_world(r.props):
+        if r.type != T_RULE or unknown(r) or not _is_world(r.props):
             continue
         sg = _dep(r, "securityGroupId", by_urn)
         lab = labels_of(sg) if sg is not None else {}

@@ -121,7 +121,7 @@ class Tenancy(pulumi.ComponentResource):
             auth["password"] = pulumi.Output.secret(auth["password"])
             self.providers[p.name] = openstack.Provider(
                 f"{name}-{p.name}-scope",
-                tenant_id=project.id,
+                tenant_name=pname_full,
                 region=args.region,
                 **auth,  # type: ignore[arg-type]
                 opts=pulumi.ResourceOptions(parent=project, depends_on=[operator]),
