@@ -77,6 +77,7 @@ def status() -> None:
     from rich.console import Console
     from rich.table import Table
 
+    from onecloud.errors import LabError
     from onecloud.lab.cloud import lifecycle
 
     console = Console()
@@ -84,10 +85,11 @@ def status() -> None:
     table = Table(title="lab cloud", title_justify="left")
     for col in ("service", "pid", "endpoint", "answering", "detail"):
         table.add_column(col, no_wrap=col in ("service", "endpoint"))
-    down = 0
+    down: list[str] = []
     for s in rows:
         ok = s.running and s.answering
-        down += not ok
+        if not ok:
+            down.append(s.name)
         table.add_row(
             s.name,
             str(s.pid or "-"),
@@ -104,15 +106,20 @@ def status() -> None:
             for col in ("host", "address", "pid", "reachable"):
                 htable.add_column(col)
             for h in found:
-                down += not h.reachable
+                if not h.reachable:
+                    down.append(h.name)
                 htable.add_row(
                     h.name, str(h.address), str(h.pid or "-"),
                     "[green]yes[/green]" if h.reachable else "[red]no[/red]",
                 )  # fmt: skip
             console.print(htable)
     if down:
-        console.print(f"[red]{down} not answering[/red]; `onecloud lab up` starts what is missing")
-        raise typer.Exit(1)
+        # an error, not typer.Exit: the top-level CLI maps errors to exit codes
+        raise LabError(
+            f"lab: {len(down)} not answering: {', '.join(down)}",
+            hint="`onecloud lab up` restarts what is missing; logs are in "
+            f"{lifecycle.default_settings().layout.log}",
+        )
 
 
 @app.command()

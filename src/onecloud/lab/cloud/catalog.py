@@ -9,6 +9,7 @@ can run on every first boot attempt.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from onecloud.lab.cloud.services import CATALOG, catalog_port
@@ -142,20 +143,41 @@ def register_resources(settings: Settings, secrets: dict[str, str]) -> None:
         conn.close()
 
 
-def heartbeats(settings: Settings, admin_password: str) -> dict[str, bool]:
-    """Which workers report in: nova-compute, cinder-volume, the linuxbridge agent."""
+def _fresh(state_ok: bool, stamp: str | None, since: datetime | None) -> bool:
+    """Up, and (if `since` is given) with a heartbeat at or after `since` (UTC)."""
+    if not state_ok:
+        return False
+    if since is None:
+        return True
+    if not stamp:
+        return False
+    when = datetime.fromisoformat(stamp.replace("Z", "")).replace(tzinfo=None)
+    return when >= since.replace(tzinfo=None, microsecond=0)
+
+
+def heartbeats(
+    settings: Settings, admin_password: str, since: datetime | None = None
+) -> dict[str, bool]:
+    """Which workers report in: nova-compute, cinder-volume, the linuxbridge agent.
+
+    With `since` (naive UTC), a heartbeat counts only if it is that recent: a service record
+    stays "up" for a minute after its process died, so a restart must see a new beat.
+    """
     conn = connect(settings, admin_password)
     try:
         found = {
             "nova-compute": any(
-                s.binary == "nova-compute" and s.state == "up" for s in conn.compute.services()
+                s.binary == "nova-compute" and _fresh(s.state == "up", s.updated_at, since)
+                for s in conn.compute.services()
             ),
             "cinder-volume": any(
-                s.binary == "cinder-volume" and s.state == "up"
+                s.binary == "cinder-volume" and _fresh(s.state == "up", s.updated_at, since)
                 for s in conn.block_storage.services()
             ),
             "Linux bridge agent": any(
-                a.agent_type == "Linux bridge agent" and a.is_alive for a in conn.network.agents()
+                a.agent_type == "Linux bridge agent"
+                and _fresh(bool(a.is_alive), a.last_heartbeat_at, since)
+                for a in conn.network.agents()
             ),
         }
     finally:

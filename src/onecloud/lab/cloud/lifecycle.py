@@ -12,8 +12,9 @@ import logging
 import shutil
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from onecloud import paths
@@ -96,7 +97,7 @@ def status(settings: Settings | None = None, *, heartbeats: bool = True) -> list
         answering = running and _answers(settings, svc)
         detail = "" if rec is None or running else "stale record (process gone)"
         if running and svc.heartbeat:
-            if heartbeats and beats is None:
+            if heartbeats and beats is None and _keystone_answers(settings):
                 beats = _try_heartbeats(settings)
             if beats is not None:
                 answering = beats.get(svc.heartbeat, False)
@@ -112,6 +113,10 @@ def status(settings: Settings | None = None, *, heartbeats: bool = True) -> list
             )
         )
     return out
+
+
+def _keystone_answers(settings: Settings) -> bool:
+    return health.http_answers(settings.host, settings.ports.keystone, "/v3")
 
 
 def _try_heartbeats(settings: Settings) -> dict[str, bool] | None:
@@ -188,17 +193,30 @@ def _wait(batch: Sequence[tuple[Service, procs.ProcRecord]], settings: Settings)
 
 
 def _start_stage(
-    stage: int, settings: Settings, started: list[procs.ProcRecord], report: Report
+    stage: int,
+    settings: Settings,
+    started: list[procs.ProcRecord],
+    report: Report,
+    keep: Collection[str] = (),
 ) -> None:
+    """Start the stage's services (except those in `keep`, which run already) and wait."""
     batch = [
-        (svc, _start(svc, settings, started)) for svc in services(settings) if svc.stage == stage
+        (svc, _start(svc, settings, started))
+        for svc in services(settings)
+        if svc.stage == stage and svc.name not in keep
     ]
-    report("started " + ", ".join(svc.name for svc, _ in batch) + "; waiting for them to answer")
-    _wait(batch, settings)
+    if batch:
+        names = ", ".join(svc.name for svc, _ in batch)
+        report(f"started {names}; waiting for them to answer")
+        _wait(batch, settings)
 
 
 def _wait_heartbeats(
-    settings: Settings, secrets: dict[str, str], report: Report, timeout: float = 300
+    since: datetime,
+    settings: Settings,
+    secrets: dict[str, str],
+    report: Report,
+    timeout: float = 300,
 ) -> None:
     workers = [s for s in services(settings) if s.stage == WORKERS]
     records = _records(settings)
@@ -210,7 +228,7 @@ def _wait_heartbeats(
             if procs.exit_status(rec.pid) is not None or not procs.is_alive(rec):
                 raise _fail(svc, settings, "exited after start")
         try:
-            beats = catalog.heartbeats(settings, secrets["admin"])
+            beats = catalog.heartbeats(settings, secrets["admin"], since)
         except Exception as exc:  # an API still warming up answers 503 for a while
             log.debug("heartbeats: %s", exc)
         if beats and all(beats.values()):
@@ -224,9 +242,11 @@ def _wait_heartbeats(
         time.sleep(3)
 
 
-def _check_ports(settings: Settings) -> None:
+def _check_ports(settings: Settings, keep: Collection[str] = ()) -> None:
     listening = procs.listening_ports()
     for svc in services(settings):
+        if svc.name in keep:
+            continue
         ports = [svc.port] if svc.port else []
         if svc.name == "rabbitmq":
             ports.append(settings.ports.rabbit_dist)
@@ -292,6 +312,29 @@ def _discover_hosts(settings: Settings) -> None:
     )
 
 
+def _keepers(settings: Settings, first: bool, report: Report) -> set[str]:
+    """Services of an initialized lab that run and answer stay; the rest is stopped.
+
+    Before the first boot finished, nothing is kept: the run starts from a clean slate.
+    """
+    keep: set[str] = set()
+    stop: list[procs.ProcRecord] = []
+    for svc in services(settings):
+        rec = procs.load(settings.layout.pidfile(svc.name))
+        if rec is None or not procs.is_alive(rec):
+            continue
+        if not first and _answers(settings, svc):
+            keep.add(svc.name)
+        else:
+            stop.append(rec)
+    if stop:
+        report("stopping what is left of an earlier lab: " + ", ".join(r.name for r in stop))
+        _stop_records(settings, stop)
+    if keep:
+        report(f"{len(keep)} services still run and answer; starting the others")
+    return keep
+
+
 def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
     """Bring the lab cloud up (idempotent). Returns what it did."""
     settings = settings or default_settings()
@@ -308,36 +351,33 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
             system.install_packages(L.logfile("packages"))
         if is_up(settings):
             return UpResult(already_up=True, clouds_yaml=L.clouds_yaml)
-        leftovers = [r for r in _records(settings).values() if procs.is_alive(r)]
-        if leftovers:
-            report(
-                "stopping what is left of an earlier lab: " + ", ".join(r.name for r in leftovers)
-            )
-            _stop_records(settings, leftovers)
-        for svc in services(settings):
-            L.pidfile(svc.name).unlink(missing_ok=True)
-        _check_ports(settings)
-        secrets = load_or_create(L.secrets)
         first = not L.initialized.exists()
+        keep = _keepers(settings, first, report)
+        for svc in services(settings):
+            if svc.name not in keep:
+                L.pidfile(svc.name).unlink(missing_ok=True)
+        _check_ports(settings, keep)
+        secrets = load_or_create(L.secrets)
         started: list[procs.ProcRecord] = []
         try:
             report("writing configs to " + str(L.etc))
             _prepare(settings, secrets)
-            _start_stage(INFRA, settings, started, report)
+            _start_stage(INFRA, settings, started, report, keep)
             if first:
                 report("first boot: creating databases and schemas (about a minute)")
                 dbinit.create_databases(settings, secrets["db"])
                 dbinit.sync_schemas(settings, secrets)
-            _start_stage(IDENTITY, settings, started, report)
+            _start_stage(IDENTITY, settings, started, report, keep)
             if first:
                 report("registering regions, service users and endpoints")
                 catalog.register_identity(settings, secrets)
-            _start_stage(APIS, settings, started, report)
-            _start_stage(WORKERS, settings, started, report)
+            _start_stage(APIS, settings, started, report, keep)
+            workers_from = datetime.now(UTC).replace(tzinfo=None)
+            _start_stage(WORKERS, settings, started, report, keep)
             report(
                 "waiting for heartbeats of nova-compute, cinder-volume and the linuxbridge agent"
             )
-            _wait_heartbeats(settings, secrets, report)
+            _wait_heartbeats(workers_from, settings, secrets, report)
             _discover_hosts(settings)
             if first:
                 report("creating the external network `public` and the image")
