@@ -104,10 +104,12 @@ def decide(census: Census) -> dict[str, Decision]:
         depts = keepers.get(s.category or "", set())
         if s.category in common and len(depts) >= 2:
             p = common[s.category]
+            names = sorted(depts)
+            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
             out[s.id] = Decision(
                 "consolidate",
-                f"{s.category} duplicated in {len(depts)} departments "
-                f"({', '.join(sorted(depts))}); consolidated onto {p.id}",
+                f"{s.category} duplicated in {len(depts)} departments ({shown}); "
+                f"consolidated onto {p.id}",
                 p.id,
             )
         else:
