@@ -204,3 +204,73 @@ def migrate(
         return outcomes
     finally:
         ledger.close()
+
+
+def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
+           ssh_config: Path | None = None, ledger_url: str | None = None,
+           forks: int = 5) -> tuple[str, str | None]:
+    """Archive a completed system's source with a checksum manifest and shut it down.
+
+    Returns (state, archive sha256). Refuses unless the ledger says `completed` and the
+    operator confirmed; a failed retire leaves the system `completed` and says why.
+    """
+    from onecloud.migrate.driver import run_playbook
+
+    plan = load_plan(plan_path)
+    req = MigrateRequest(systems=(system_id,), read_outputs=True)
+    specs, stack_specs = load_specs(plan, req)
+    spec = specs[0]
+    ledger = Ledger.open(ledger_url)
+    try:
+        rec = ledger.system(system_id)
+        if rec is None or rec.state != "completed":
+            state = rec.state if rec else "planned"
+            raise MigrationError(
+                f"system {system_id} is {state}; only a completed system can be retired",
+                hint=f"finish its migration first: onecloud migrate --system {system_id}",
+            )
+        if not confirm:
+            raise UsageError(
+                f"retiring {system_id} archives and shuts down its source(s) "
+                f"{', '.join(p.source.name for p in spec.pairs)}",
+                hint=f"add --confirm to do it: onecloud migrate retire --system {system_id}"
+                " --confirm",
+            )
+        ssh_config = ssh_config or default_ssh_config()
+        app_paths = _app_paths_from_ledger(ledger, stack_specs)
+        inventory = render_inventory(spec.stack, stack_specs, ssh_config=ssh_config,
+                                     app_paths=app_paths, out_dir=None,
+                                     digest=plan.census_digest[:12])
+        run_id = f"retire-{system_id}"
+        lock = f"system:{system_id}"
+        ledger.acquire(lock, run_id + "-" + str(id(ledger)), sys.argv)
+        try:
+            event = ledger.record(system_id, "retire", "started", run_id=run_id,
+                                  state_before="completed")
+            result = run_playbook(
+                "retire_system.yml", inventory=inventory,
+                hosts=[p.source.name for p in spec.pairs],
+                private_data_dir=paths.state_dir() / "ansible", forks=forks)
+            bad = [o for o in result.hosts.values() if not o.ok]
+            if bad:
+                o = bad[0]
+                ledger.finish(event, "failed", host=o.failed_on or o.host, task=o.failed_task,
+                              detail=o.message, playbook_run=result.ident)
+                raise MigrationError(
+                    f"retire of {system_id} failed on {o.failed_on or o.host}"
+                    f" at task '{o.failed_task}': {o.message}",
+                    hint="fix the host and run the same command again (it is idempotent)",
+                )
+            figures = result.stats.get("retire_system") or {}
+            sha = None
+            for host, f in figures.items():
+                sha = f.get("sha256")
+                ledger.put_manifest(system_id, host, "archive", str(f.get("archive")), str(sha))
+            ledger.finish(event, "ok", state_after="retired", playbook_run=result.ident,
+                          detail=f"archive sha256 {sha}")
+            ledger.set_state(system_id, "retired", clear_error=True)
+        finally:
+            ledger.release(lock, run_id + "-" + str(id(ledger)), "done")
+        return "retired", sha
+    finally:
+        ledger.close()
