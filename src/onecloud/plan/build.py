@@ -197,7 +197,10 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
     for s in systems:
         dec = decisions[s.id]
         got = placed.get(s.id)
-        fields = _common_fields(s, census, dec, hosts)
+        dept = depts[census.system_department[s.id]]
+        fields = _common_fields(
+            s, census, dec, hosts, dept.city if dept.level != "province" else None
+        )
         if got is not None:
             p = got
             tier, why = dr.dr_tier(s.rpo_minutes, s.rto_minutes, s.protection_level)
@@ -289,7 +292,11 @@ def _volume_gb(s: System) -> int:
 
 
 def _common_fields(
-    s: System, census: Census, dec: disposition.Decision, hosts: dict[str, Host]
+    s: System,
+    census: Census,
+    dec: disposition.Decision,
+    hosts: dict[str, Host],
+    home_city: str | None,
 ) -> dict[str, object]:
     return {
         "id": s.id,
@@ -354,6 +361,7 @@ def _common_fields(
         "workload": s.workload,
         "placement_reason": None,
         "dr_reason": None,
+        "home_city": home_city,
     }
 
 

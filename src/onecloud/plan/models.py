@@ -112,6 +112,7 @@ class PlannedSystem(_Model):
     workload: str | None = None  # what runs it on the host, e.g. "webapp"
     placement_reason: str | None = None  # why this cloud and segment
     dr_reason: str | None = None  # why this DR tier
+    home_city: str | None = None  # the department's city (None: a province department)
 
 
 class Quota(_Model):

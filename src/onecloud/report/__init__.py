@@ -1,0 +1,1 @@
+"""Progress views of the programme: the plan joined with the migration ledger."""
