@@ -77,7 +77,7 @@ def progress(plan: Plan, states: dict[str, SystemState], source: str) -> Progres
             key, label = keyfn(s)
             row = groups[group].setdefault(key, Row(key, label))
             _count(row, s, st)
-        if s.disposition == "migrate" and st is not None and st.failed:
+        if s.disposition == "migrate" and st is not None and st.failed and st.state not in DONE:
             failures.append((s.id, st.state, st.detail or "failed"))
     return Progress(
         source=source,
