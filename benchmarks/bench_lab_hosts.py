@@ -1,7 +1,7 @@
 """Benchmark: bring N lab hosts up and down (default 50, 3 cycles) and print the seconds.
 
 Needs root. Uses a lab dir of its own (a temporary one unless ONECLOUD_LAB_DIR is set) and
-addresses in 198.19.240.0/20, away from the sample census, so a running lab is not disturbed.
+addresses in 198.19.224.0/20, away from the sample census, so a running lab is not disturbed.
 
     .venv/bin/python benchmarks/bench_lab_hosts.py [--hosts 50] [--cycles 3] [--ssh]
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,12 +43,14 @@ def main() -> int:
     if os.geteuid() != 0:
         print("bench_lab_hosts needs root (network namespaces)", file=sys.stderr)
         return 2
-    os.environ.setdefault("ONECLOUD_LAB_DIR", tempfile.mkdtemp(prefix="onecloud-bench-"))
+    own_dir = "ONECLOUD_LAB_DIR" not in os.environ
+    if own_dir:
+        os.environ["ONECLOUD_LAB_DIR"] = tempfile.mkdtemp(prefix="onecloud-bench-")
 
     from onecloud.lab.hosts import HostSpec, hosts_down, hosts_up, ssh_config_path
 
     specs = [
-        HostSpec(f"bench-{i:03d}", f"198.19.{240 + i // 250}.{2 + i % 250}/20", role="target")
+        HostSpec(f"bench-{i:03d}", f"198.19.{224 + i // 250}.{2 + i % 250}/20", role="target")
         for i in range(args.hosts)
     ]
     names = [s.name for s in specs]
@@ -69,6 +72,8 @@ def main() -> int:
         hosts_down(names)
         line += f", down {time.monotonic() - t0:5.2f} s"
         print(line, flush=True)
+    if own_dir:
+        shutil.rmtree(os.environ["ONECLOUD_LAB_DIR"], ignore_errors=True)
     return 0
 
 

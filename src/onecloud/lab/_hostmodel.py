@@ -20,9 +20,7 @@ LAB_NETWORK = ipaddress.IPv4Network("198.18.0.0/15")
 ROLES = ("legacy", "target")
 DEFAULT_DISK_MB = 512
 #: prefixes of the kernel objects the lab creates (so teardown recognises its own)
-NETNS_PREFIX = "ocl-"
 VETH_PREFIX = "oclv"
-BRIDGE = "oclbr0"
 DEFAULT_LAB_DIR = "/var/lib/onecloud-lab"
 
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -66,21 +64,30 @@ class HostStatus:
     services: dict[str, bool] = field(default_factory=dict)  # service -> /health answered 200
 
 
-def netns_name(host: str) -> str:
-    return NETNS_PREFIX + host
-
-
-def veth_name(host: str) -> str:
-    """The machine-side veth: interface names are limited to 15 bytes, so hash the host name."""
-    return VETH_PREFIX + hashlib.sha1(host.encode()).hexdigest()[:8]
-
-
-def bridge_name(lab_dir: str) -> str:
-    """`oclbr0` for the machine's lab; a lab in another directory (a benchmark, a test run
-    beside the real lab) gets a bridge of its own, so neither touches the other's addresses."""
+def lab_tag(lab_dir: str) -> str:
+    """ "" for the machine's lab (/var/lib/onecloud-lab); a short hash for a lab in another
+    directory (a benchmark, a test run beside the real lab), which then gets kernel objects of
+    its own: neither lab touches the other's namespaces, veths or bridge addresses."""
     if lab_dir.rstrip("/") == DEFAULT_LAB_DIR:
-        return BRIDGE
-    return "oclbr" + hashlib.sha1(lab_dir.encode()).hexdigest()[:6]
+        return ""
+    return hashlib.sha1(lab_dir.encode()).hexdigest()[:6]
+
+
+def netns_prefix(tag: str = "") -> str:
+    return f"ocl{tag}-"
+
+
+def netns_name(host: str, tag: str = "") -> str:
+    return netns_prefix(tag) + host
+
+
+def veth_name(host: str, tag: str = "") -> str:
+    """The machine-side veth: interface names are limited to 15 bytes, so hash the host name."""
+    return VETH_PREFIX + hashlib.sha1((tag + host).encode()).hexdigest()[:8]
+
+
+def bridge_name(tag: str = "") -> str:
+    return "oclbr" + (tag or "0")
 
 
 def gateway_of(iface: ipaddress.IPv4Interface) -> ipaddress.IPv4Interface:

@@ -32,14 +32,15 @@ from onecloud.lab import _hostregistry as registry
 from onecloud.lab import _netns as net
 from onecloud.lab._hostmodel import (
     LAB_NETWORK,
-    NETNS_PREFIX,
     HostSpec,
     HostStatus,
     bridge_name,
     gateway_of,
     gateways,
     health_ports,
+    lab_tag,
     netns_name,
+    netns_prefix,
     validate,
     veth_name,
 )
@@ -91,8 +92,12 @@ def private_key_path() -> Path:
     return hosts_dir() / "id_ed25519"
 
 
+def _tag() -> str:
+    return lab_tag(str(paths.lab_dir()))
+
+
 def _bridge() -> str:
-    return bridge_name(str(paths.lab_dir()))
+    return bridge_name(_tag())
 
 
 def _registry_path() -> Path:
@@ -268,7 +273,10 @@ def _prepare(reg: Registry, spec: HostSpec, lab_key: str) -> None:
     _console_log(spec.name).parent.mkdir(exist_ok=True)
     _console_log(spec.name).write_text("")
     reg.hosts[spec.name] = HostRecord(
-        spec=spec, netns=netns_name(spec.name), veth=veth_name(spec.name), machine_id=machine_id
+        spec=spec,
+        netns=netns_name(spec.name, _tag()),
+        veth=veth_name(spec.name, _tag()),
+        machine_id=machine_id,
     )
 
 
@@ -282,7 +290,7 @@ def _create_lines(specs: Iterable[HostSpec]) -> list[str]:
     lines = []
     bridge = _bridge()
     for spec in specs:
-        ns, veth = netns_name(spec.name), veth_name(spec.name)
+        ns, veth = netns_name(spec.name, _tag()), veth_name(spec.name, _tag())
         lines += [
             f"netns add {ns}",
             f"link add {veth} type veth peer name eth0 netns {ns}",
@@ -293,7 +301,7 @@ def _create_lines(specs: Iterable[HostSpec]) -> list[str]:
 
 def _init_command(spec: HostSpec) -> list[str]:
     return proc.init_command(
-        netns=netns_name(spec.name),
+        netns=netns_name(spec.name, _tag()),
         name=spec.name,
         host_dir=_host_dir(spec.name),
         address=spec.address,
@@ -494,7 +502,7 @@ def _unplug(records: Sequence[HostRecord]) -> None:
     """Drop the hosts' network namespaces. With their processes gone the kernel then destroys
     each namespace and its veth pair in one batch (10x faster than `link del` per veth, which
     waits for RCU each time); veths still there after a few seconds are deleted one by one."""
-    namespaces = net.netns_names(NETNS_PREFIX)
+    namespaces = net.netns_names(netns_prefix(_tag()))
     net.batch([f"netns del {r.netns}" for r in records if r.netns in namespaces], force=True)
     veths = {r.veth for r in records}
     deadline = time.monotonic() + 5
@@ -509,9 +517,10 @@ def _remove_orphans(reg: Registry) -> None:
     was lost). Processes in such a namespace are killed only if they are our hosts' PID 1."""
     known_ns = {r.netns for r in reg.hosts.values()}
     known_veth = {r.veth for r in reg.hosts.values()}
+    prefix = netns_prefix(_tag())
     lines: list[str] = []
-    for ns in sorted(net.netns_names(NETNS_PREFIX) - known_ns):
-        name = ns[len(NETNS_PREFIX) :]
+    for ns in sorted(net.netns_names(prefix) - known_ns):
+        name = ns[len(prefix) :]
         alive = [p for p in net.netns_pids(ns) if not proc.is_zombie(p)]
         ours = [p for p in alive if proc.is_host_process(p, name, _host_dir(name))]
         if alive and not ours:

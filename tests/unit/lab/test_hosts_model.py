@@ -10,10 +10,13 @@ from onecloud.errors import UsageError
 from onecloud.lab._hostmodel import (
     DEFAULT_DISK_MB,
     HostSpec,
+    bridge_name,
     gateway_of,
     gateways,
     health_ports,
+    lab_tag,
     netns_name,
+    netns_prefix,
     spec_problems,
     validate,
     veth_name,
@@ -42,6 +45,17 @@ def test_veth_names_fit_the_kernel_limit_and_differ() -> None:
     assert all(len(v) <= 15 for v in veths)
     assert veth_name("edu-web-01") == veth_name("edu-web-01")
     assert netns_name("edu-web-01") == "ocl-edu-web-01"
+
+
+def test_a_lab_in_another_dir_gets_kernel_objects_of_its_own() -> None:
+    assert lab_tag("/var/lib/onecloud-lab") == lab_tag("/var/lib/onecloud-lab/") == ""
+    assert bridge_name(lab_tag("/var/lib/onecloud-lab")) == "oclbr0"
+    tag = lab_tag("/tmp/onecloud-bench-x")
+    assert len(tag) == 6 and tag != lab_tag("/tmp/onecloud-bench-y")
+    assert bridge_name(tag) == f"oclbr{tag}" and len(bridge_name(tag)) <= 15
+    assert netns_name("a", tag) == f"ocl{tag}-a"
+    assert not netns_name("a", tag).startswith(netns_prefix(""))
+    assert veth_name("a", tag) != veth_name("a")
 
 
 def test_spec_defaults() -> None:
