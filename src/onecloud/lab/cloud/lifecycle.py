@@ -155,13 +155,14 @@ def _fail(svc: Service, settings: Settings, why: str) -> LabError:
 
 
 def _start(svc: Service, settings: Settings, started: list[procs.ProcRecord]) -> procs.ProcRecord:
-    rec = procs.spawn(
-        svc.name,
-        svc.argv,
-        env=svc.env,
-        logfile=settings.layout.logfile(svc.name),
-        marker=svc.marker,
-    )
+    logfile = settings.layout.logfile(svc.name)
+    try:
+        rec = procs.spawn(svc.name, svc.argv, env=svc.env, logfile=logfile, marker=svc.marker)
+    except OSError as exc:
+        raise LabError(
+            f"lab cloud: cannot start {svc.name}: {svc.argv[0]}: {exc.strerror}",
+            hint="install the lab's packages again: scripts/lab-packages.sh (as root)",
+        ) from exc
     procs.save(rec, settings.layout.pidfile(svc.name))
     started.append(rec)
     return rec
