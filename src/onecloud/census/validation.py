@@ -54,7 +54,7 @@ def validate(model: type[M], src: Source, problems: Problems) -> M | None:
 def _report(model: type[BaseModel], src: Source, err: Any, problems: Problems) -> None:
     loc = tuple(p for p in err["loc"] if isinstance(p, (str, int)))
     kind = err["type"]
-    dotted = _dotted(loc) or "(file)"
+    dotted = _dotted(loc) or "the whole file"
     if kind == "missing":
         field = loc[-1] if loc else "?"
         problems.add(src, loc, f"`{dotted}` is missing", f"add `{field}:` here")

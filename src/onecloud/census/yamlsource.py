@@ -164,7 +164,14 @@ def _convert(node: Node, path: PathKey, src: Source, y: YAML, problems: list[str
         return out
     if isinstance(node, SequenceNode):
         return [_convert(v, (*path, i), src, y, problems) for i, v in enumerate(node.value)]
-    return _scalar(node, y)
+    try:
+        return _scalar(node, y)
+    except (ValueError, TypeError) as exc:  # e.g. 2026-13-01: a timestamp that is no date
+        problems.append(
+            f"{src.name}:{node.start_mark.line + 1}: `{node.value}` is not a valid value ({exc}); "
+            "write a real date as YYYY-MM-DD, or quote it to make it text"
+        )
+        return node.value
 
 
 _STR = VersionedResolver.DEFAULT_SCALAR_TAG

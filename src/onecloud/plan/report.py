@@ -71,23 +71,13 @@ def sections(plan: Plan, *, system_rows: int | None = None) -> list[Section]:
     movers = [s for s in plan.systems if s.disposition == "migrate"]
     moves = Section(
         "Migrations",
-        ["system", "department", "wave", "cloud", "segment", "project", "servers", "DR"],
+        ["system", "wave", "project", "segment", "servers", "DR"],
     )
     limit = len(movers) if system_rows is None else system_rows
     for s in sorted(movers, key=lambda s: (s.wave or 0, s.id))[:limit]:
         servers = ", ".join(f"{x.name} {x.address} {x.flavor}" for x in s.targets)
-        where = f"{s.cloud}/{s.level}" + (f"/{s.city}" if s.city else "")
         moves.rows.append(
-            [
-                s.id,
-                s.department,
-                str(s.wave),
-                where,
-                s.segment or "-",
-                s.project or "-",
-                servers,
-                s.dr_tier,
-            ]
+            [s.id, str(s.wave), s.project or "-", s.segment or "-", servers, s.dr_tier]
         )
     if len(movers) > limit:
         moves.note = f"{len(movers) - limit} more migrations: see the Markdown report or plan"

@@ -46,7 +46,7 @@ def test_markdown_report(tmp_path: Path) -> None:
     assert main(["plan", str(census), "--report", "md", "--report-file", str(md)]) == 0
     text = md.read_text(encoding="utf-8")
     assert text.startswith("# Consolidation plan")
-    assert "| p-records | prov | 1 | admin/province |" in text
+    assert "| p-records | 1 | admin-province-prov | intranet-province |" in text
     assert "## Waves" in text and "## Projects and quotas" in text
 
 
