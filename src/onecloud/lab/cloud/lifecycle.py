@@ -178,6 +178,10 @@ def _wait(batch: Sequence[tuple[Service, procs.ProcRecord]], settings: Settings)
             if code is not None:
                 raise _fail(svc, settings, f"exited while starting (exit status {code})")
             if not procs.is_alive(rec):
+                time.sleep(0.1)  # it may have exited between the two checks
+                code = procs.exit_status(rec.pid)
+                if code is not None:
+                    raise _fail(svc, settings, f"exited while starting (exit status {code})")
                 now = f"start time {procs.start_ticks(rec.pid)}, command {procs.cmdline(rec.pid)!r}"
                 log.warning("%s: %s is not ours any more (%s)", svc.name, rec, now)
                 raise _fail(svc, settings, f"is gone (pid {rec.pid}: {now})")

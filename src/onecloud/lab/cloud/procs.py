@@ -84,7 +84,13 @@ def is_alive(rec: ProcRecord) -> bool:
     """True if `rec` still names the process we started (same start time, same command)."""
     if start_ticks(rec.pid) != rec.start_ticks or is_zombie(rec.pid):
         return False
-    return rec.marker in cmdline(rec.pid)
+    for _ in range(5):
+        line = cmdline(rec.pid)
+        if line:
+            return rec.marker in line
+        # empty while the process is in the middle of exec(): look again
+        time.sleep(0.05)
+    return False
 
 
 def spawn(
