@@ -63,11 +63,11 @@ def up(
     """Create or update the stack's resources (pulumi up)."""
     from onecloud.iac.runner import Runner
 
-    _exit(
-        Runner()
-        .up(stack, yes=yes, expect_no_changes=expect_no_changes, policy=policy, refresh=refresh)
-        .ok
+    runner = Runner()
+    run = runner.up(
+        stack, yes=yes, expect_no_changes=expect_no_changes, policy=policy, refresh=refresh
     )
+    _exit(run, stack)
 
 
 @app.command()

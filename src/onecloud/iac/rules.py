@@ -84,8 +84,9 @@ def flows_for(
         out.append(Flow("ingress", "tcp", cidr, f"{system.id}: ssh from management", 22, 22))
         out.append(Flow("ingress", "icmp", cidr, f"{system.id}: ping from management"))
     for prefix in network_prefixes:
-        out.append(Flow("egress", "tcp", prefix, f"{system.id}: tcp to the {network}", 1, 65535))
-        out.append(Flow("egress", "udp", prefix, f"{system.id}: udp to the {network}", 1, 65535))
+        # every port: no range at all (Neutron reads 1-65535 back as "any", a perpetual diff)
+        out.append(Flow("egress", "tcp", prefix, f"{system.id}: tcp to the {network}"))
+        out.append(Flow("egress", "udp", prefix, f"{system.id}: udp to the {network}"))
     if network == "extranet":
         for port in (80, 443):
             out.append(

@@ -71,7 +71,8 @@ class SystemWorkload(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        sg_child = pulumi.ResourceOptions(parent=sg)
+        # Neutron refuses two equal rules: a changed rule must go before its successor comes
+        sg_child = pulumi.ResourceOptions(parent=sg, delete_before_replace=True)
         for flow in flows_for(s, seg.network, args.network_prefixes, args.management_cidrs):
             openstack.networking.SecGroupRule(
                 f"{name}-{flow.key}",
