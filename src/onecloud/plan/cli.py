@@ -55,6 +55,7 @@ def app(
     if report not in ("rich", "md", "none"):
         raise UsageError(f"unknown report format {report!r}", hint="use rich, md or none")
     console = Console()
+    status = Console(stderr=True)  # status lines apart from the report (`--report md > x.md`)
     census_path = census_dir or default_census_dir()
     plan_path = out or census_path.parent / "plan.yml"
     started = time.perf_counter()
@@ -83,19 +84,19 @@ def app(
                 f"{plan_path} is out of date: the census gives another plan",
                 hint="run `onecloud plan`, review the diff and commit both",
             )
-        console.print(f"[green]{plan_path} is up to date[/] ({took * 1000:.0f} ms)")
+        status.print(f"[green]{plan_path} is up to date[/] ({took * 1000:.0f} ms)")
         return
     old_text = plan_path.read_text(encoding="utf-8") if plan_path.exists() else None
     if old_text != text:
         write_text_atomic(plan_path, text)
-        console.print(f"wrote {plan_path} ({took * 1000:.0f} ms)", highlight=False)
+        status.print(f"wrote {plan_path} ({took * 1000:.0f} ms)", highlight=False)
     else:
-        console.print(f"{plan_path} already up to date ({took * 1000:.0f} ms)", highlight=False)
+        status.print(f"{plan_path} already up to date ({took * 1000:.0f} ms)", highlight=False)
     if report == "md":
         md = render_markdown(plan)
         if report_file:
             write_text_atomic(report_file, md)
-            console.print(f"wrote {report_file}")
+            status.print(f"wrote {report_file}", highlight=False)
         else:
             typer.echo(md)
     elif report == "rich":

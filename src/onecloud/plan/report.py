@@ -71,11 +71,14 @@ def sections(plan: Plan, *, system_rows: int | None = None) -> list[Section]:
     movers = [s for s in plan.systems if s.disposition == "migrate"]
     moves = Section(
         "Migrations",
-        ["system", "wave", "project", "segment", "servers", "DR"],
+        ["system", "wave", "project", "segment", "renumbered to (server, flavor)", "DR"],
     )
     limit = len(movers) if system_rows is None else system_rows
     for s in sorted(movers, key=lambda s: (s.wave or 0, s.id))[:limit]:
-        servers = ", ".join(f"{x.name} {x.address} {x.flavor}" for x in s.targets)
+        servers = ", ".join(
+            f"{src.address} -> {x.name} {x.address} {x.flavor}"
+            for src, x in zip(s.sources, s.targets, strict=False)
+        )
         moves.rows.append(
             [s.id, str(s.wave), s.project or "-", s.segment or "-", servers, s.dr_tier]
         )

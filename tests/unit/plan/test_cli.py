@@ -24,7 +24,7 @@ def test_plan_writes_next_to_the_census_and_check_passes(tmp_path: Path, capsys)
     assert plan.totals.migrated == 3
     assert not list(plan_file.parent.glob(".plan.yml.*"))  # no temp file left behind
     assert main(["plan", str(census), "--check"]) == 0
-    assert "up to date" in capsys.readouterr().out
+    assert "up to date" in capsys.readouterr().err
 
 
 def test_check_fails_when_the_census_changed(tmp_path: Path, capsys) -> None:
@@ -38,6 +38,12 @@ def test_check_fails_when_the_census_changed(tmp_path: Path, capsys) -> None:
     assert "+    flavor: oc.large" in captured.out  # the diff says what would change
     assert "out of date" in captured.err
     assert (tmp_path / "inventory" / "plan.yml").read_text(encoding="utf-8") == before
+
+
+def test_markdown_report_on_stdout_is_clean(tmp_path: Path, capsys) -> None:
+    census = _census(tmp_path)
+    assert main(["plan", str(census), "--report", "md"]) == 0
+    assert capsys.readouterr().out.startswith("# Consolidation plan")
 
 
 def test_markdown_report(tmp_path: Path) -> None:
