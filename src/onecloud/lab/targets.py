@@ -155,7 +155,7 @@ def legacy_specs(plan: Plan, *, systems: Iterable[str] | None = None,
         if s.disposition != "migrate" or (wanted is not None and s.id not in wanted):
             continue
         for h in s.sources:
-            addr, loads = by_host.setdefault(h.id, (h.address, set()))
+            _addr, loads = by_host.setdefault(h.id, (h.address, set()))
             loads.update(_workloads_of(s))
     return [HostSpec(name=name, address=f"{addr}/24", role="legacy",
                      workloads=tuple(sorted(loads)), disk_mb=disk_mb)

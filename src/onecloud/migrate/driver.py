@@ -114,7 +114,8 @@ def run_playbook(
         raise MigrationError(f"{playbook}: no hosts to run on (internal error)")
     private_data_dir.mkdir(parents=True, exist_ok=True)
     (private_data_dir / "env").mkdir(exist_ok=True)
-    ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{playbook.removesuffix('.yml')}-{uuid.uuid4().hex[:6]}"
+    stem = playbook.removesuffix(".yml")
+    ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{stem}-{uuid.uuid4().hex[:6]}"
     venv_bin = str(Path(sys.executable).parent)
     envvars = {
         "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),

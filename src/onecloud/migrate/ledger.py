@@ -187,7 +187,7 @@ class Ledger:
         raw = str(target) if target is not None else os.environ.get("ONECLOUD_LEDGER", "")
         if raw.startswith(("postgresql://", "postgres://")):
             try:
-                import psycopg  # type: ignore[import-not-found]
+                import psycopg
             except ImportError as exc:
                 raise UsageError(
                     f"the ledger {raw.split('@')[-1]} is PostgreSQL but psycopg is not installed",

@@ -200,7 +200,8 @@ def app_dirs(script: str) -> list[str]:
     found = set()
     for m in _APP_DIR.finditer(script):
         path = m.group(1).rstrip(".")
-        if path in _NOT_APP or path.startswith(tuple(d + "/" for d in _NOT_APP)) or path.endswith((".pid", ".log", ".sock")):
+        system_dir = path in _NOT_APP or path.startswith(tuple(d + "/" for d in _NOT_APP))
+        if system_dir or path.endswith((".pid", ".log", ".sock")):
             continue
         found.add(path)
     return sorted(found)

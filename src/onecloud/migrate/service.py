@@ -164,7 +164,8 @@ def migrate(
                 rec = ledger.system(s.id)
                 state: State = rec.state if rec else "planned"
                 problems = [str(f) for f in pre[s.id].errors()]
-                rows.append((s.id, state, list(states.remaining_steps(state, req.until)),
+                rows.append((s.id, str(state), [str(x) for x in
+                                                 states.remaining_steps(state, req.until)],
                              pre[s.id].ok, problems))
             return DryRun(inventory, rows)
         failures = {}

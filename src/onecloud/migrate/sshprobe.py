@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, ClassVar, Literal
 
 import paramiko
 
@@ -83,7 +83,7 @@ class _Transport(paramiko.Transport):
     same exchange `curve25519-sha256`, and a hardened sshd (the lab's) offers only that name."""
 
     _preferred_kex = ("curve25519-sha256", *paramiko.Transport._preferred_kex)
-    _kex_info = {
+    _kex_info: ClassVar[dict[str, Any]] = {
         **paramiko.Transport._kex_info,
         "curve25519-sha256": paramiko.Transport._kex_info["curve25519-sha256@libssh.org"],
     }
@@ -98,7 +98,7 @@ def connect(conn: Connection, timeout: float = 8.0) -> paramiko.SSHClient:
             f"host key of {conn.name} ({conn.hostname}) is not in "
             f"{', '.join(conn.known_hosts)}; add it after checking its fingerprint"
         )
-    for host in known.keys():
+    for host in list(known.keys()):  # HostKeys is a MutableMapping
         for ktype, key in known[host].items():
             client.get_host_keys().add(host, ktype, key)
     client.set_missing_host_key_policy(paramiko.RejectPolicy())

@@ -10,7 +10,7 @@ CI can prove the legacy estate too.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from onecloud.migrate.spec import SystemSpec
 
@@ -36,7 +36,7 @@ class Check:
     host: str
     kind: Kind
     name: str  # unique within the system, e.g. "edu-portal-1 webapp running"
-    params: dict[str, object] = field(default_factory=dict, hash=False, compare=False)
+    params: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
     peer: str | None = None
 
     @property

@@ -90,7 +90,7 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
         running = host.service(str(p["service"])).is_running
         return not running, "stopped" if not running else "still running"
     if check.kind == "port_listening":
-        addrs = [str(a) for a in p["addresses"]]  # type: ignore[attr-defined]
+        addrs = [str(a) for a in p["addresses"]]
         for a in addrs:
             if host.socket(f"tcp://{a}:{p['port']}").is_listening:
                 return True, f"listening on {a}:{p['port']}"
@@ -104,26 +104,28 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
         return code == "200", f"HTTP {code or out.stderr.strip()[:120]}"
     if check.kind == "data_digest":
         assert check.peer is not None
-        want = _digest(pool.get(check.peer), list(p["paths"]))  # type: ignore[call-overload]
-        got = _digest(host, list(p["paths"]))  # type: ignore[call-overload]
-        return got == want, f"sha256 {got[:16]}" + ("" if got == want else f" != {want[:16]}")
+        source_digest = _digest(pool.get(check.peer), list(p["paths"]))
+        got = _digest(host, list(p["paths"]))
+        same = got == source_digest
+        return same, f"sha256 {got[:16]}" + ("" if same else f" != {source_digest[:16]}")
     if check.kind == "row_counts":
         assert check.peer is not None
-        got = _counts(host, list(p["databases"]))  # type: ignore[call-overload]
+        counted = _counts(host, list(p["databases"]))
         peer = pool.get(check.peer)
         f = peer.file(f"{p['workdir']}/rowcounts.json")
         if f.exists:
-            want = {str(k): int(v) for k, v in json.loads(f.content_string or "{}").items()}
+            want: dict[str, int] = {
+                str(k): int(v) for k, v in json.loads(f.content_string or "{}").items()}
             origin = "at the freeze"
         else:
-            want = _counts(peer, list(p["databases"]))  # type: ignore[call-overload]
+            want = _counts(peer, list(p["databases"]))
             origin = "live on the source"
-        diff = {k: (got.get(k), want.get(k)) for k in set(got) | set(want)
-                if got.get(k) != want.get(k)}
+        diff = {k: (counted.get(k), want.get(k)) for k in set(counted) | set(want)
+                if counted.get(k) != want.get(k)}
         if diff:
             return False, "differ (target, source " + origin + "): " + ", ".join(
                 f"{k}: {a} vs {b}" for k, (a, b) in sorted(diff.items()))
-        return True, ", ".join(f"{k.rsplit(':', 1)[-1]}={v}" for k, v in sorted(got.items()))
+        return True, ", ".join(f"{k.rsplit(':', 1)[-1]}={v}" for k, v in sorted(counted.items()))
     raise ValueError(f"unknown check kind {check.kind!r}")
 
 

@@ -1,0 +1,61 @@
+from pathlib import Path
+
+import yaml
+
+from onecloud.migrate.inventory import HEADER, render, render_files
+from onecloud.migrate.spec import SystemSpec
+
+
+def test_every_file_is_marked_generated(specs: dict[str, SystemSpec]) -> None:
+    files = render_files("lab", list(specs.values()), ssh_config=Path("/lab/ssh_config"))
+    assert files, "no files rendered"
+    for name, text in files.items():
+        assert text.startswith(HEADER), name
+        yaml.safe_load(text)
+
+
+def test_hosts_file_has_groups_without_variables(specs: dict[str, SystemSpec]) -> None:
+    files = render_files("lab", list(specs.values()), ssh_config=None)
+    hosts = yaml.safe_load(files["hosts.yml"])["all"]["children"]
+    assert set(hosts["sources"]["hosts"]) == {"civil-app-01", "edu-web-01", "health-db-01"}
+    assert set(hosts["targets"]["hosts"]) == {"civil-ledger-1", "edu-portal-1", "health-permits-1"}
+    assert set(hosts["wave_1"]["children"]) == {
+        "system_civil_ledger", "system_edu_portal", "system_health_permits"}
+    for group in hosts.values():
+        assert "vars" not in group
+        for hv in (group.get("hosts") or {}).values():
+            assert hv is None  # no host variables in hosts.yml
+
+
+def test_vars_go_to_group_and_host_vars(specs: dict[str, SystemSpec]) -> None:
+    files = render_files("lab", list(specs.values()), ssh_config=Path("/lab/ssh_config"),
+                         app_paths={"health-db-01": ["/etc/init.d/permitsapp", "/opt/permitsapp"]})
+    allv = yaml.safe_load(files["group_vars/all.yml"])
+    assert allv["ansible_ssh_common_args"].startswith("-F /lab/ssh_config")
+    assert allv["ansible_ssh_pipelining"] is True
+    sysv = yaml.safe_load(files["group_vars/system_health_permits.yml"])
+    assert [s["name"] for s in sysv["onecloud_services"]] == ["postgresql", "permitsapp"]
+    assert sysv["onecloud_databases"] == [
+        {"engine": "postgresql", "name": "permits", "tables": ["permits"]}]
+    src = yaml.safe_load(files["host_vars/health-db-01.yml"])
+    assert src["onecloud_role"] == "source"
+    assert src["onecloud_peer"] == "health-permits-1"
+    assert src["ansible_host"] == "health-db-01"  # resolved through the ssh_config
+    assert src["onecloud_app_paths"] == ["/etc/init.d/permitsapp", "/opt/permitsapp"]
+    tgt = yaml.safe_load(files["host_vars/health-permits-1.yml"])
+    assert tgt["onecloud_role"] == "target" and "onecloud_app_paths" not in tgt
+
+
+def test_without_ssh_config_hosts_are_reached_by_address(specs: dict[str, SystemSpec]) -> None:
+    files = render_files("lab", [specs["edu-portal"]], ssh_config=None)
+    assert yaml.safe_load(files["host_vars/edu-portal-1.yml"])["ansible_host"] == "198.19.1.12"
+
+
+def test_render_replaces_the_directory(tmp_path: Path, specs: dict[str, SystemSpec]) -> None:
+    out = tmp_path / "lab"
+    render("lab", list(specs.values()), out_dir=out, ssh_config=None)
+    assert (out / "host_vars" / "health-db-01.yml").exists()
+    render("lab", [specs["edu-portal"]], out_dir=out, ssh_config=None)
+    assert not (out / "host_vars" / "health-db-01.yml").exists()  # no stale host survives
+    assert (out / "host_vars" / "edu-web-01.yml").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["lab"]
