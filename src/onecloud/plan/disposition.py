@@ -100,16 +100,19 @@ def decide(census: Census) -> dict[str, Decision]:
             alive.append(s)
             if s.category in common:
                 keepers.setdefault(s.category, set()).add(census.system_department[s.id])
+    shown: dict[str, str] = {}  # category -> "a, b, c, d, e and 7 more" (computed once)
+    for cat, depts in keepers.items():
+        names = sorted(depts)
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
+        shown[cat] = ", ".join(names[:5]) + more
     for s in alive:
-        depts = keepers.get(s.category or "", set())
-        if s.category in common and len(depts) >= 2:
-            p = common[s.category]
-            names = sorted(depts)
-            shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        cat = s.category or ""
+        n = len(keepers.get(cat, ()))
+        if cat in common and n >= 2:
+            p = common[cat]
             out[s.id] = Decision(
                 "consolidate",
-                f"{s.category} duplicated in {len(depts)} departments ({shown}); "
-                f"consolidated onto {p.id}",
+                f"{cat} duplicated in {n} departments ({shown[cat]}); consolidated onto {p.id}",
                 p.id,
             )
         else:
