@@ -273,9 +273,9 @@ def _check_ports(settings: Settings, keep: Collection[str] = ()) -> None:
 def _prepare(settings: Settings, secrets: dict[str, str]) -> None:
     """Directories, configs and launchers, the veth pairs, MariaDB's system tables."""
     L = settings.layout
-    for d in (L.lab_dir, L.root, L.data, L.log, L.run, L.etc):
-        d.mkdir(parents=True, exist_ok=True)
-        d.chmod(0o755)
+    for top in (L.lab_dir, L.root, L.data, L.log, L.run, L.etc):
+        top.mkdir(parents=True, exist_ok=True)
+        top.chmod(0o755)
     for sub in (
         "nova/tmp",
         "nova/instances",
