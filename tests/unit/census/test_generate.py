@@ -30,3 +30,17 @@ def test_generated_province_has_the_programme_shape(tmp_path: Path) -> None:
         for d in s.depends_on:
             if s.id in wave and d in wave:
                 assert wave[d] <= wave[s.id]
+
+
+def test_in_memory_census_matches_the_files(tmp_path: Path) -> None:
+    from onecloud.census.generate import generate
+    from onecloud.census.loader import census_from_data
+
+    spec = GeneratorSpec(systems=150, seed=3)
+    write_census(spec, tmp_path)
+    from_files = load_census(tmp_path)
+    from_data = census_from_data(generate(spec))
+    assert from_files.systems == from_data.systems
+    assert from_files.hosts == from_data.hosts
+    assert from_files.sites == from_data.sites
+    assert build_plan(from_files).systems == build_plan(from_data).systems
