@@ -54,7 +54,8 @@ fi
 restore_policy() {
     if [ -n "$saved" ]; then mv -f "$saved" "$policy"; else rm -f "$policy"; fi
 }
-trap restore_policy EXIT INT TERM
+trap restore_policy EXIT
+trap 'exit 130' INT TERM
 printf '#!/bin/sh\n# written by onecloud scripts/lab-packages.sh while installing\nexit 101\n' >"$policy"
 chmod 0755 "$policy"
 
