@@ -432,7 +432,7 @@ def _platforms(planned: list[PlannedSystem], census: Census) -> list[SharedPlatf
             trusted(
                 SharedPlatform,
                 id=pid,
-                name=p.name if p else pid,
+                name=p.name if p else f"shared {(ms[0].category or '').replace('_', ' ')} platform",
                 category=p.category if p else (ms[0].category or ""),
                 systems=sorted(m.id for m in ms),
                 data_gb=round(sum(m.data.size_gb for m in ms), 3),
