@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--traceback" in (argv if argv is not None else sys.argv):
         _state["traceback"] = True
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)
     except OnecloudError as exc:
         if _state["traceback"]:
             err.print_exception()
@@ -102,14 +102,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         err.print("interrupted")
         return 130
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return exc.exit_code
-        raise
-    return 0
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        else:
+            err.print(str(exc))
+        return int(getattr(exc, "exit_code", 2))
+    # with standalone_mode=False a command's `typer.Exit(n)` comes back as the return value
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":
