@@ -147,3 +147,39 @@ def env() -> None:
 
     for key, value in openstack_env().items():
         typer.echo(f"export {key}={value}")
+
+
+@app.command()
+def targets(
+    stack: str = typer.Option("lab", "--stack", "-s", help="The workload stack whose servers to give hosts."),
+    plan_file: str = typer.Option("inventory/plan.yml", "--plan", help="Plan file."),
+) -> None:
+    """Give every cloud server of the stack an SSH host at the fixed IP Neutron gave it.
+
+    The lab's Nova runs the fake driver, so nothing boots: this step makes each server of the
+    stack's `systems` output a real SSH host at exactly that address, so the migration targets
+    what the stack says. Without stack outputs it uses the plan's planned addresses (and says so).
+    """
+    from pathlib import Path
+
+    from rich.console import Console
+
+    from onecloud import paths
+    from onecloud.lab.targets import read_systems_output, target_specs
+    from onecloud.plan.io import load_plan
+
+    console = Console()
+    path = Path(plan_file)
+    plan = load_plan(path if path.is_absolute() else paths.PROJECT_ROOT / path)
+    outputs = read_systems_output(stack)
+    specs, origin = target_specs(plan, outputs)
+    if not specs:
+        console.print(f"stack {stack}: no servers to give hosts")
+        return
+    hosts = _hosts()
+    assert hosts is not None
+    statuses = hosts.hosts_up(specs)
+    src = f"stack {stack} outputs" if origin == "stack" else "the plan (the stack has no outputs)"
+    console.print(f"{len(statuses)} target host(s) from {src}:")
+    for st in statuses:
+        console.print(f"  {st.name:24} {st.address:20} {'reachable' if st.reachable else 'DOWN'}")

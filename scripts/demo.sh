@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The main job on the local lab, for real: set up, bring up a real OpenStack and the
+# departments' legacy SSH hosts, check the census, derive the plan, `pulumi up` the lab stack,
+# give its servers SSH hosts at their fixed IPs, migrate wave 1 with Ansible, verify with
+# testinfra, and report. Re-running it does only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OC=.venv/bin/onecloud
+step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
+
+step "setup (venv, lab packages, Pulumi toolchain)"
+scripts/setup.sh
+step "lab up (OpenStack on 127.0.0.1 + legacy hosts from the census)"
+$OC lab up
+step "census check"
+$OC census check
+step "plan"
+$OC plan
+step "pulumi up -s lab (network segments, tenancy, workloads, DR)"
+$OC stack up -s lab --yes
+step "target hosts at the servers' fixed IPs"
+$OC lab targets -s lab
+step "migrate wave 1"
+$OC migrate --wave 1
+mkdir -p reports
+step "verify wave 1"
+$OC verify --wave 1 --junit reports/verify-wave1.xml
+step "report"
+$OC report
+printf '\nThe lab stays up: `make lab-status`, `onecloud stack output -s lab`, `make lab-down`.\n'
