@@ -51,8 +51,8 @@ class ImageConfig(_Cfg):
 class TenancyScope(_Cfg):
     """Which of the plan's department projects this stack declares."""
 
-    clouds: list[Literal["public", "admin"]] = Field(default_factory=lambda: ["public", "admin"])
-    levels: list[Literal["province", "city"]] = Field(default_factory=lambda: ["province", "city"])
+    clouds: list[Literal["public", "admin"]] = ["public", "admin"]
+    levels: list[Literal["province", "city"]] = ["province", "city"]
     #: city names; empty means every city (only matters when `levels` has "city")
     cities: list[str] = Field(default_factory=list)
 
@@ -61,7 +61,7 @@ class DrConfig(_Cfg):
     #: the second region of the catalog where the DR centre lives
     region: str = "RegionDR"
     #: standby servers for these DR tiers; warm systems get reserved ports and quota only
-    standby: list[Literal["hot", "warm"]] = Field(default_factory=lambda: ["hot"])
+    standby: list[Literal["hot", "warm"]] = ["hot"]
     #: "mirror": standby ports keep the planned addresses (fail over without renumbering);
     #: "pool": Neutron picks addresses from the mirrored subnets
     addressing: Literal["mirror", "pool"] = "mirror"
@@ -84,9 +84,9 @@ class StackConfig(_Cfg):
     carries: list[str] = Field(default_factory=list)
     #: wave numbers; empty means every wave
     waves: list[int] = Field(default_factory=list)
-    tenancy: TenancyScope = Field(default_factory=TenancyScope)
-    image: ImageConfig = Field(default_factory=ImageConfig)
-    dr: DrConfig = Field(default_factory=DrConfig)
+    tenancy: TenancyScope = TenancyScope()
+    image: ImageConfig = ImageConfig.model_validate({})
+    dr: DrConfig = DrConfig()
     #: where operators and the migration runner come from (SSH and ICMP are allowed from here)
     management_cidrs: list[str] = Field(
         default_factory=lambda: ["198.18.0.0/15"], alias="managementCidrs"

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import pulumi
+import pulumi_openstack as openstack
+
 from onecloud.errors import ConfigError
 
 __all__ = ["ScopeCredentials", "from_clouds_yaml"]
@@ -29,28 +32,28 @@ class ScopeCredentials:
     cacert_file: str | None = None
     insecure: bool | None = None
 
-    def provider_args(self) -> dict[str, object]:
-        """Keyword arguments of `pulumi_openstack.Provider` (without project and region)."""
-        args: dict[str, object] = {
-            "auth_url": self.auth_url,
-            "user_name": self.username,
-            "password": self.password,
-        }
-        if self.user_domain_name:
-            args["user_domain_name"] = self.user_domain_name
-        if self.user_domain_id:
-            args["user_domain_id"] = self.user_domain_id
-        if not (self.user_domain_name or self.user_domain_id):
-            args["user_domain_name"] = "Default"
-        if self.project_domain_id:
-            args["project_domain_id"] = self.project_domain_id
-        else:
-            args["project_domain_name"] = self.project_domain_name or "Default"
-        if self.cacert_file:
-            args["cacert_file"] = self.cacert_file
-        if self.insecure is not None:
-            args["insecure"] = self.insecure
-        return args
+    def scoped_provider(
+        self, name: str, *, project_name: str, region: str, opts: pulumi.ResourceOptions
+    ) -> openstack.Provider:
+        """A provider whose token is scoped to `project_name` (authenticates on first use)."""
+        no_user_domain = not (self.user_domain_name or self.user_domain_id)
+        return openstack.Provider(
+            name,
+            auth_url=self.auth_url,
+            user_name=self.username,
+            password=pulumi.Output.secret(self.password),
+            user_domain_name="Default" if no_user_domain else self.user_domain_name,
+            user_domain_id=self.user_domain_id,
+            project_domain_id=self.project_domain_id,
+            project_domain_name=None
+            if self.project_domain_id
+            else (self.project_domain_name or "Default"),
+            tenant_name=project_name,
+            region=region,
+            cacert_file=self.cacert_file,
+            insecure=self.insecure,
+            opts=opts,
+        )
 
 
 def from_clouds_yaml(cloud: str) -> ScopeCredentials:

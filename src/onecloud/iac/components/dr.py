@@ -9,8 +9,10 @@ systems only the project and network to restore into. The `dr` output is what a 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
@@ -21,7 +23,7 @@ from onecloud.iac.components.tenancy import Tenancy, TenancyArgs
 from onecloud.iac.components.workloads import system_labels
 from onecloud.iac.credentials import ScopeCredentials
 from onecloud.iac.tags import to_metadata, to_tags
-from onecloud.plan.models import PlannedSystem, ProjectPlan, Segment
+from onecloud.plan.models import PlannedSystem, ProjectPlan, Segment, TargetServer
 
 __all__ = ["DisasterRecovery", "DisasterRecoveryArgs"]
 
@@ -43,6 +45,26 @@ class DisasterRecoveryArgs:
     dhcp: bool = False
     volume_types: Sequence[VolumeTypeSpec] = REPLICATED_VOLUME_TYPES
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+
+def _standby_entry(t: TargetServer, v: list[Any]) -> dict[str, Any]:
+    return {
+        "name": f"dr-{t.name}",
+        "address": (v[1] or [None])[0],
+        "port_id": v[0],
+        "server_id": v[2],
+    }
+
+
+def _dr_entry(s: PlannedSystem, standby: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
+    return s.id, {
+        "tier": s.dr_tier,
+        "project": f"dr-{s.project}",
+        "segment": s.segment,
+        "rpo_minutes": s.rpo_minutes,
+        "rto_minutes": s.rto_minutes,
+        "standby": list(standby),
+    }
 
 
 class DisasterRecovery(pulumi.ComponentResource):
@@ -138,28 +160,9 @@ class DisasterRecovery(pulumi.ComponentResource):
                         server_id = server.id
                     standby.append(
                         pulumi.Output.all(port.id, port.all_fixed_ips, server_id).apply(
-                            lambda v, t=t: {
-                                "name": f"dr-{t.name}",
-                                "address": (v[1] or [None])[0],
-                                "port_id": v[0],
-                                "server_id": v[2],
-                            }
+                            functools.partial(_standby_entry, t)
                         )
                     )
-            entries.append(
-                pulumi.Output.all(*standby).apply(
-                    lambda sb, s=s: (
-                        s.id,
-                        {
-                            "tier": s.dr_tier,
-                            "project": f"dr-{s.project}",
-                            "segment": s.segment,
-                            "rpo_minutes": s.rpo_minutes,
-                            "rto_minutes": s.rto_minutes,
-                            "standby": list(sb),
-                        },
-                    )
-                )
-            )
-        self.dr_output: pulumi.Output[dict] = pulumi.Output.all(*entries).apply(lambda es: dict(es))
+            entries.append(pulumi.Output.all(*standby).apply(functools.partial(_dr_entry, s)))
+        self.dr_output: pulumi.Output[dict[str, Any]] = pulumi.Output.all(*entries).apply(dict)
         self.register_outputs({"dr": self.dr_output})

@@ -10,8 +10,10 @@ route joins the two networks. Subnets of one network reach each other through it
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
@@ -20,7 +22,7 @@ from onecloud.iac.rules import pool_prefixes
 from onecloud.iac.tags import SHARED_DEPARTMENT, SHARED_SYSTEM, labels, to_tags
 from onecloud.plan.models import Segment
 
-__all__ = ["NetworkSegments", "NetworkSegmentsArgs", "SegmentRef"]
+__all__ = ["NetworkSegments", "NetworkSegmentsArgs", "SegmentRef", "refs_from_output"]
 
 KINDS = ("extranet", "intranet")
 
@@ -142,45 +144,44 @@ class NetworkSegments(pulumi.ComponentResource):
                 self.subnets[seg.name] = subnet
                 self.refs[seg.name] = SegmentRef(seg.name, kind, seg.cidr, net.id, subnet.id)
 
-        self.segments_output = pulumi.Output.all(
+        self.segments_output: pulumi.Output[dict[str, dict[str, str]]] = pulumi.Output.all(
             *[
-                pulumi.Output.all(r.network_id, r.subnet_id).apply(
-                    lambda ids, r=r: (
-                        r.name,
-                        {
-                            "network": r.network,
-                            "cidr": r.cidr,
-                            "network_id": ids[0],
-                            "subnet_id": ids[1],
-                        },
-                    )
-                )
+                pulumi.Output.all(r.network_id, r.subnet_id).apply(functools.partial(_entry, r))
                 for r in self.refs.values()
             ]
         ).apply(lambda pairs: dict(sorted(pairs)))
         self.register_outputs({"segments": self.segments_output})
 
 
+def _entry(ref: SegmentRef, ids: list[Any]) -> tuple[str, dict[str, str]]:
+    return ref.name, {
+        "network": ref.network,
+        "cidr": ref.cidr,
+        "network_id": ids[0],
+        "subnet_id": ids[1],
+    }
+
+
+def _pick(seg_name: str, key: str, all_segments: dict[str, Any] | None) -> str:
+    if seg_name not in (all_segments or {}):
+        raise KeyError(
+            f"segment {seg_name!r} is not in the network stack's `segments` output; "
+            "run `pulumi up` of the network stack with the current plan first"
+        )
+    return str(all_segments[seg_name][key])  # type: ignore[index]
+
+
 def refs_from_output(
-    segments: pulumi.Output[dict], names: Sequence[Segment]
+    segments: pulumi.Output[Any], wanted: Sequence[Segment]
 ) -> dict[str, SegmentRef]:
     """SegmentRefs from the `segments` output of the network stack (read via StackReference)."""
-    out: dict[str, SegmentRef] = {}
-    for seg in names:
-
-        def pick(all_segments: dict, key: str, seg_name: str = seg.name) -> str:
-            if seg_name not in (all_segments or {}):
-                raise KeyError(
-                    f"segment {seg_name!r} is not in the network stack's `segments` output; "
-                    "run `pulumi up` of the network stack with the current plan first"
-                )
-            return str(all_segments[seg_name][key])
-
-        out[seg.name] = SegmentRef(
+    return {
+        seg.name: SegmentRef(
             seg.name,
             seg.network,
             seg.cidr,
-            segments.apply(lambda s, pick=pick: pick(s, "network_id")),
-            segments.apply(lambda s, pick=pick: pick(s, "subnet_id")),
+            segments.apply(functools.partial(_pick, seg.name, "network_id")),
+            segments.apply(functools.partial(_pick, seg.name, "subnet_id")),
         )
-    return out
+        for seg in wanted
+    }

@@ -117,13 +117,10 @@ class Tenancy(pulumi.ComponentResource):
                 opts=pchild,
             )
             # the scoped provider is configured only once the operator may act in the project
-            auth = args.credentials.provider_args()
-            auth["password"] = pulumi.Output.secret(auth["password"])
-            self.providers[p.name] = openstack.Provider(
+            self.providers[p.name] = args.credentials.scoped_provider(
                 f"{name}-{p.name}-scope",
-                tenant_name=pname_full,
+                project_name=pname_full,
                 region=args.region,
-                **auth,  # type: ignore[arg-type]
                 opts=pulumi.ResourceOptions(parent=project, depends_on=[operator]),
             )
         self.register_outputs(

@@ -10,8 +10,10 @@ the provider scoped to the system's department project.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_openstack as openstack
@@ -19,7 +21,7 @@ import pulumi_openstack as openstack
 from onecloud.iac.components.network import SegmentRef
 from onecloud.iac.rules import flows_for
 from onecloud.iac.tags import labels, to_metadata, to_tags
-from onecloud.plan.models import PlannedSystem
+from onecloud.plan.models import PlannedSystem, TargetServer
 
 __all__ = ["SystemWorkload", "SystemWorkloadArgs", "Workloads", "WorkloadsArgs", "system_labels"]
 
@@ -145,16 +147,10 @@ class SystemWorkload(pulumi.ComponentResource):
                 fip_address = fip.address
             targets.append(
                 pulumi.Output.all(port.id, server.id, fip_address).apply(
-                    lambda ids, t=t: {
-                        "name": t.name,
-                        "address": t.address,
-                        "port_id": ids[0],
-                        "server_id": ids[1],
-                        "floating_ip": ids[2],
-                    }
+                    functools.partial(_target_entry, t)
                 )
             )
-        self.summary: pulumi.Output[dict] = pulumi.Output.all(*targets).apply(
+        self.summary: pulumi.Output[dict[str, Any]] = pulumi.Output.all(*targets).apply(
             lambda ts: {
                 "targets": list(ts),
                 "segment": seg.name,
@@ -166,6 +162,16 @@ class SystemWorkload(pulumi.ComponentResource):
             }
         )
         self.register_outputs({"summary": self.summary})
+
+
+def _target_entry(t: TargetServer, ids: list[Any]) -> dict[str, Any]:
+    return {
+        "name": t.name,
+        "address": t.address,
+        "port_id": ids[0],
+        "server_id": ids[1],
+        "floating_ip": ids[2],
+    }
 
 
 @dataclass(frozen=True)
