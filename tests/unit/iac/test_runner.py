@@ -1,0 +1,34 @@
+"""The parts of `onecloud stack` that need no engine: stack names and run outcomes."""
+
+from __future__ import annotations
+
+import pytest
+
+from onecloud.errors import UsageError
+from onecloud.iac.runner import POLICY_DIR, PulumiRun, check_stack, known_stacks
+
+
+def test_known_stacks_are_the_stack_files() -> None:
+    stacks = known_stacks()
+    assert {"lab", "province-network", "province-public", "province-admin", "dr-center"} <= set(
+        stacks
+    )
+    assert stacks == sorted(stacks)
+
+
+def test_unknown_stack_names_the_file_and_the_valid_stacks() -> None:
+    with pytest.raises(UsageError) as exc:
+        check_stack("labb")
+    assert "stacks/Pulumi.labb.yaml" in exc.value.message
+    assert "lab" in (exc.value.hint or "") and "dr-center" in (exc.value.hint or "")
+
+
+def test_run_outcome_is_data() -> None:
+    assert PulumiRun(["preview"], 0, 1.0).ok
+    assert not PulumiRun(["up"], 255, 1.0).ok
+
+
+def test_policy_pack_is_an_executable_next_to_its_project_file() -> None:
+    analyzer = POLICY_DIR / "analyzer"
+    assert analyzer.is_file() and analyzer.stat().st_mode & 0o111
+    assert (POLICY_DIR / "PulumiPolicy.yaml").is_file()
