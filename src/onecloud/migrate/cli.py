@@ -52,14 +52,14 @@ def migrate(
         "--no-verify", help="Skip the testinfra verification step (not recommended).")
     ] = False,
 ) -> None:
-    """Migrate the selected systems; exit 1 if any system failed."""
+    """Migrate the selected systems; exit 6 if any system failed (the ledger says why)."""
     if ctx.invoked_subcommand is not None:
         return
     from rich.console import Console
     from rich.live import Live
     from rich.table import Table
 
-    from onecloud.errors import UsageError
+    from onecloud.errors import MigrationError, UsageError
     from onecloud.migrate.progress import LiveBoard, summary_table
     from onecloud.migrate.service import DryRun, MigrateRequest
     from onecloud.migrate.service import migrate as run_migration
@@ -93,17 +93,23 @@ def migrate(
         console.print(table)
         console.print(f"inventory: {result.inventory}")
         if not all(r[3] for r in result.rows):
-            raise typer.Exit(1)
+            bad = [r[0] for r in result.rows if not r[3]]
+            raise MigrationError(f"pre-flight failed for {', '.join(bad)}",
+                                 hint="fix what the table says, then run again")
         return
     with Live(board, console=console, refresh_per_second=4, transient=False):
         outcomes = run_migration(req, observer=board, say=say)
     assert not isinstance(outcomes, DryRun)
+    console.print()
     console.print(summary_table(outcomes))
     failed = [o for o in outcomes if not o.ok]
     if failed:
-        console.print(f"[red]{len(failed)} of {len(outcomes)} system(s) failed[/]; "
-                      "the ledger has the details: onecloud migrate status --events")
-        raise typer.Exit(1)
+        raise MigrationError(
+            f"{len(failed)} of {len(outcomes)} system(s) failed: "
+            + ", ".join(f"{o.system} ({o.step})" for o in failed),
+            hint="see the table above and `onecloud migrate status --events`; fix the cause"
+            " and run the same command again (it resumes)",
+        )
     console.print(f"[green]{len(outcomes)} system(s) done[/]")
 
 

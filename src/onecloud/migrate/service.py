@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,7 +149,23 @@ def migrate(
     say(f"{len(specs)} system(s) of stack {stack}; target addresses from the "
         f"{'/'.join(sorted(origin))}; ssh_config {ssh_config or '~/.ssh/config'}")
     ledger = Ledger.open(req.ledger)
+    run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    waves = sorted({s.wave for s in specs if s.wave is not None})
+    locks = [f"wave:{w}" for w in waves] or [f"system:{specs[0].id}"]
+    held: list[str] = []
+    outcomes: list[SystemOutcome] | None = None
     try:
+        if not req.dry_run:
+            # before anything else: the inventory and the hosts belong to one runner at a time
+            for name in locks:
+                stale = ledger.acquire(name, run_id, sys.argv)
+                held.append(name)
+                if stale is not None:
+                    say(f"took over the lock {name} of run {stale.run_id} "
+                        f"(pid {stale.pid} is gone)")
+            interrupted = ledger.close_interrupted(run_id)
+            if interrupted:
+                say(f"{interrupted} step(s) of an earlier run were interrupted; resuming")
         pre = preflight_systems(specs, ssh_config, workers=max(req.forks, 4))
         app_paths = _app_paths_from_ledger(ledger, stack_specs)
         for r in pre.values():
@@ -181,29 +199,15 @@ def migrate(
             def verifier(spec: SystemSpec) -> tuple[bool, str]:
                 return verify_for_migration(spec, ssh_config=ssh_config)
 
-        waves = sorted({s.wave for s in specs if s.wave is not None})
-        locks = [f"wave:{w}" for w in waves] or [f"system:{specs[0].id}"]
         run = MigrationRun(specs, ledger, RunOptions(
             forks=req.forks, until=req.until, ssh_config=ssh_config, inventory=inventory,
-            verify=verifier), observer=observer, app_paths=app_paths)
-        held: list[str] = []
-        try:
-            for name in locks:
-                stale = ledger.acquire(name, run.run_id, sys.argv)
-                held.append(name)
-                if stale is not None:
-                    say(f"took over the lock {name} of run {stale.run_id} "
-                        f"(pid {stale.pid} is gone)")
-            ledger.close_interrupted(run.run_id)
-            outcomes = run.execute(failures)
-        except MigrationError:
-            raise
-        finally:
-            ok = all(o.ok for o in run.outcomes.values())
-            for name in held:
-                ledger.release(name, run.run_id, "ok" if ok else "failed")
+            verify=verifier), observer=observer, app_paths=app_paths, run_id=run_id)
+        outcomes = run.execute(failures)
         return outcomes
     finally:
+        ok = outcomes is not None and all(o.ok for o in outcomes)
+        for name in held:
+            ledger.release(name, run_id, "ok" if ok else "failed")
         ledger.close()
 
 

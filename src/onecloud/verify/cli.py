@@ -24,14 +24,14 @@ def app(
     ledger: Annotated[str | None, typer.Option("--ledger")] = None,
 ) -> None:
     """Check that each system's services run, ports listen, health URLs answer and data match;
-    after a switch also that the source no longer serves. Exit 1 if a check failed."""
+    after a switch also that the source no longer serves. Exit 7 if a check failed."""
     import time
 
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    from onecloud.errors import UsageError
+    from onecloud.errors import UsageError, VerificationError
     from onecloud.migrate.ledger import Ledger
     from onecloud.migrate.service import MigrateRequest, default_ssh_config, load_plan, load_specs
     from onecloud.migrate.states import index
@@ -80,4 +80,9 @@ def app(
     if junit is not None:
         console.print(f"JUnit XML: {junit_xml.write(junit, results)}")
     if failed:
-        raise typer.Exit(1)
+        raise VerificationError(
+            f"{len(failed)} of {len(results)} checks failed: "
+            + "; ".join(f"{r.check.name}: {r.detail}" for r in failed[:5])
+            + (" ..." if len(failed) > 5 else ""),
+            hint="the table above lists every check; JUnit XML with --junit FILE",
+        )
