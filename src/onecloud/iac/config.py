@@ -128,8 +128,6 @@ class StackConfig(_Cfg):
                 "networkStack is required when the stack declares workloads without the "
                 "network (e.g. organization/onecloud/province-network)"
             )
-        if "workloads" in d and "tenancy" not in d:
-            raise ValueError("workloads live in department projects: declare tenancy too")
         return self
 
     def carries_system(self, plan_stack: str | None) -> bool:

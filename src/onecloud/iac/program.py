@@ -192,12 +192,23 @@ def declare(
 
     network_prefixes = {k: pool_prefixes(sel.segments, k) for k in ("extranet", "intranet")}
     if cfg.has("workloads"):
+        if cfg.has("tenancy"):
+            providers: dict[str, openstack.Provider] = dict(tenancy.providers)
+        else:
+            # the projects belong to another stack (e.g. a big cloud's workloads split by
+            # waves): scope providers to them by name
+            providers = {
+                p: credentials.scoped_provider(
+                    f"scope-{p}", project_name=p, region=cfg.region, opts=pulumi.ResourceOptions()
+                )
+                for p in sorted({str(s.project) for s in sel.systems})
+            }
         workloads = Workloads(
             "workloads",
             WorkloadsArgs(
                 systems=sel.systems,
                 segments=segments,
-                providers=tenancy.providers,
+                providers=providers,
                 image_id=image_id,
                 external_network=cfg.external_network,
                 network_prefixes=network_prefixes,
