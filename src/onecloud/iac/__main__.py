@@ -11,7 +11,7 @@ import pulumi
 from onecloud import paths
 from onecloud.errors import OnecloudError
 from onecloud.iac.config import load_stack_config
-from onecloud.iac.credentials import from_clouds_yaml
+from onecloud.iac.credentials import check_reachable, from_clouds_yaml
 from onecloud.iac.images import builtin_image
 from onecloud.iac.program import declare
 from onecloud.plan.io import load_plan
@@ -31,6 +31,7 @@ def main() -> None:
     plan_path = paths.PROJECT_ROOT / cfg.plan
     plan = load_plan(plan_path)
     credentials = from_clouds_yaml(cfg.cloud)
+    check_reachable(credentials.auth_url, cfg.cloud)
     image_file = cfg.image.file
     if image_file == "builtin":
         image_file = str(builtin_image())

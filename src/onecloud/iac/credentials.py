@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_openstack as openstack
 
-from onecloud.errors import ConfigError
+from onecloud.errors import ConfigError, OnecloudError
 
-__all__ = ["ScopeCredentials", "from_clouds_yaml"]
+__all__ = ["ScopeCredentials", "check_reachable", "from_clouds_yaml"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,23 @@ def from_clouds_yaml(cloud: str) -> ScopeCredentials:
         cacert_file=cacert if isinstance(cacert, str) else None,
         insecure=(not verify) if isinstance(verify, bool) else None,
     )
+
+
+def check_reachable(auth_url: str, cloud: str, timeout: float = 5.0) -> None:
+    """Fail early, in one sentence, when the cloud's identity endpoint does not answer.
+
+    Otherwise the first lookup the program makes fails deep inside the engine with a traceback.
+    """
+    import socket
+    from urllib.parse import urlsplit
+
+    url = urlsplit(auth_url)
+    port = url.port or (443 if url.scheme == "https" else 80)
+    try:
+        socket.create_connection((url.hostname or "", port), timeout=timeout).close()
+    except OSError as exc:
+        raise OnecloudError(
+            f"the cloud {cloud!r} does not answer at {auth_url} ({exc.strerror or exc})",
+            hint="start the lab (onecloud lab up) or point OS_CLIENT_CONFIG_FILE / "
+            "openstack:cloud at a reachable cloud",
+        ) from None

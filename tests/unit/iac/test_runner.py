@@ -32,3 +32,17 @@ def test_policy_pack_is_an_executable_next_to_its_project_file() -> None:
     analyzer = POLICY_DIR / "analyzer"
     assert analyzer.is_file() and analyzer.stat().st_mode & 0o111
     assert (POLICY_DIR / "PulumiPolicy.yaml").is_file()
+
+
+def test_unreachable_cloud_is_one_sentence() -> None:
+    import socket
+
+    from onecloud.errors import OnecloudError
+    from onecloud.iac.credentials import check_reachable
+
+    with socket.socket() as s:  # a port nobody listens on: bind, then close
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(OnecloudError) as exc:
+        check_reachable(f"http://127.0.0.1:{port}/v3", "onecloud-lab", timeout=1)
+    assert "does not answer" in exc.value.message and "onecloud lab up" in (exc.value.hint or "")
