@@ -219,11 +219,12 @@ class MigrationRun:
             self.ledger.put_manifest(system, p.source.name, "tree", "presync", digest)
             stats = {k: v for k, v in (f.get("stats") or [])}
             sent = stats.get("Total bytes sent", "0").replace(",", "")
+            ms = stats.get("Copy milliseconds", "0").replace(",", "")
             if before and before != digest:
                 notes.append(f"{p.source.name}: source changed since the last copy; re-synced"
-                             f" ({sent} bytes)")
+                             f" ({sent} bytes in {ms} ms)")
             elif f.get("copied"):
-                notes.append(f"{p.source.name}: copied {sent} bytes")
+                notes.append(f"{p.source.name}: copied {sent} bytes in {ms} ms")
             else:
                 notes.append(f"{p.source.name}: unchanged, nothing copied")
         return "; ".join(notes)
