@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from onecloud.errors import UsageError
@@ -46,3 +48,15 @@ def test_unreachable_cloud_is_one_sentence() -> None:
     with pytest.raises(OnecloudError) as exc:
         check_reachable(f"http://127.0.0.1:{port}/v3", "onecloud-lab", timeout=1)
     assert "does not answer" in exc.value.message and "onecloud lab up" in (exc.value.hint or "")
+
+
+def test_builtin_image_is_written_once_with_fixed_content(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from onecloud.iac.images import SIZE, builtin_image
+
+    monkeypatch.setenv("ONECLOUD_CACHE_DIR", str(tmp_path))
+    first = builtin_image()
+    mtime = first.stat().st_mtime_ns
+    assert first.read_bytes() == b"\0" * SIZE
+    assert builtin_image() == first and first.stat().st_mtime_ns == mtime
