@@ -235,6 +235,66 @@ def test_preview_right_after_up_shows_no_changes(runner: Any, up: dict[str, Any]
     assert runner.preview(STACK, expect_no_changes=True).ok
 
 
+def test_guardrails_stop_a_bad_plan_before_anything_changes(
+    runner: Any, cfg: Any, plan: Plan, tmp_path: Path
+) -> None:
+    """A plan that drops a protected system's DR and gives an intranet system a public IP."""
+    from onecloud.plan.io import dump_plan
+
+    protected = next(
+        s for s in plan.systems if s.disposition == "migrate" and s.protection_level >= 3
+    )
+    intranet = next(
+        s
+        for s in plan.systems
+        if s.disposition == "migrate"
+        and s.segment
+        and "intranet" in s.segment
+        and s.id != protected.id
+    )
+    bad = plan.model_copy(
+        update={
+            "systems": [
+                s.model_copy(update={"dr_tier": "none"})
+                if s.id == protected.id
+                else s.model_copy(update={"floating_ip": True})
+                if s.id == intranet.id
+                else s
+                for s in plan.systems
+            ]
+        }
+    )
+    plan_file = tmp_path / "bad-plan.yml"
+    plan_file.write_text(dump_plan(bad), encoding="utf-8")
+    stack = "itest-guardrails"
+    stack_file = paths.PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    stack_file.write_text(
+        "# written by tests/integration/test_stacks.py; removed when it ends\n"
+        "config:\n"
+        f"  openstack:cloud: {cfg.cloud}\n"
+        f"  onecloud:plan: {plan_file}\n"
+        "  onecloud:declare: [network, catalog, tenancy, workloads]\n"
+        '  onecloud:carries: ["*"]\n'
+        "  onecloud:image: {name: onecloud-base, file: null}\n",
+        encoding="utf-8",
+    )
+    try:
+        runner.select(stack)
+        run = runner.run(
+            ["preview", "--stack", stack, "--non-interactive", *runner._policy(True)], capture=True
+        )
+        assert not run.ok
+        assert f"[protected-systems-have-dr] system {protected.id}" in run.stdout, run.stdout[
+            -2000:
+        ]
+        assert f"[intranet-stays-off-extranet] system {intranet.id}" in run.stdout, run.stdout[
+            -2000:
+        ]
+    finally:
+        runner.run(["stack", "rm", "--yes", "--force", "--stack", stack], capture=True)
+        stack_file.unlink(missing_ok=True)
+
+
 def test_destroy_leaves_nothing_behind(
     runner: Any, admin: Any, plan: Plan, cfg: Any, up: dict[str, Any], had_resources: bool
 ) -> None:

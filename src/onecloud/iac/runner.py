@@ -143,7 +143,8 @@ class Runner:
             )
         self.select(stack)
         args = ["up", "--stack", stack, *self._policy(policy)]
-        args += ["--yes", "--non-interactive", "--skip-preview"] if yes else []
+        # no --skip-preview: the preview runs the stack-wide guardrails before anything changes
+        args += ["--yes", "--non-interactive"] if yes else []
         args += ["--expect-no-changes"] if expect_no_changes else []
         args += ["--refresh"] if refresh else []
         return self.run(args)
