@@ -2,7 +2,8 @@
 
 Prints figures; asserts nothing about time. Needs root and the lab's host packages.
 
-    .venv/bin/python benchmarks/bench_migrate.py [--systems 25] [--forks 25] [--keep]
+    .venv/bin/python benchmarks/bench_migrate.py [--systems 25] [--forks 25]
+                                                 [--cutover-batch 5] [--keep]
 
 N web-application systems (the lab's `webapp` workload, ~200 files each) move from N legacy
 hosts to N target hosts in one wave: pre-flight, warm copy, freeze, final sync, switch,
@@ -76,7 +77,8 @@ def plain_rsync(cfg: Path, src: str, tgt: str, tgt_ip: str) -> tuple[int, float]
     return sent, ms / 1000
 
 
-def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: int) -> None:
+def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: int,
+           batch: int) -> None:
     from onecloud.migrate.ledger import Ledger
     from onecloud.migrate.service import MigrateRequest, migrate
     from onecloud.migrate.spec import build_spec
@@ -92,7 +94,8 @@ def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: i
 
     t = time.monotonic()
     outcomes = migrate(MigrateRequest(wave=60, plan_path=plan_path, forks=forks,
-                                      ledger=str(ledger_path), read_outputs=False))
+                                      cutover_batch=batch, ledger=str(ledger_path),
+                                      read_outputs=False))
     wall = time.monotonic() - t
     assert isinstance(outcomes, list)
     ok = [o for o in outcomes if o.ok]
@@ -108,7 +111,8 @@ def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: i
             if e.step == "presync" and e.outcome == "ok" and m:
                 copies.append((int(m.group(1)), int(m.group(2)) / 1000))
     led.close()
-    print(f"\nmigration of {n} systems (forks {forks}): {len(ok)}/{n} completed "
+    print(f"\nmigration of {n} systems (forks {forks}, cutover batch {batch}): "
+          f"{len(ok)}/{n} completed "
           f"in {wall:.1f} s -> {len(ok) / wall * 60:.1f} systems/minute")
     if downs:
         print(f"downtime per system (freeze -> target healthy): min {downs[0]:.1f} s, "
@@ -138,6 +142,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--systems", type=int, default=25)
     ap.add_argument("--forks", type=int, default=25)
+    ap.add_argument("--cutover-batch", type=int, default=5,
+                    help="Systems frozen and switched together (Ansible serial).")
     ap.add_argument("--keep", action="store_true", help="Leave the hosts up afterwards.")
     args = ap.parse_args()
     n = args.systems
@@ -162,7 +168,7 @@ def main() -> int:
           f"({sum(s.reachable for s in statuses)} reachable)")
     cfg = ssh_config_path()
     try:
-        report(plan, plan_path, ledger_path, cfg, n, args.forks)
+        report(plan, plan_path, ledger_path, cfg, n, args.forks, args.cutover_batch)
     finally:
         if not args.keep:
             hosts_down(names)

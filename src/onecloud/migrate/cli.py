@@ -38,6 +38,10 @@ def migrate(
     ] = False,
     forks: Annotated[int, typer.Option("--forks", min=1, max=200,
                                        help="Hosts Ansible works on at once.")] = 20,
+    cutover_batch: Annotated[int, typer.Option(
+        "--cutover-batch", min=1, max=500,
+        help="Systems frozen and switched together; each one's downtime is its batch's time.")
+    ] = 5,
     until: Annotated[str, typer.Option(
         "--until", help="Stop once systems reach this state (e.g. presynced: warm copy only).")
     ] = "completed",
@@ -72,6 +76,7 @@ def migrate(
     console = Console()
     req = MigrateRequest(
         wave=wave, systems=tuple(system or ()), stack=stack, forks=forks,
+        cutover_batch=cutover_batch,
         until=until,  # type: ignore[arg-type]
         dry_run=dry_run, plan_path=plan, ssh_config=ssh_config, ledger=ledger,
         verify=not no_verify,

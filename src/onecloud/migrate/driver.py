@@ -55,6 +55,7 @@ class HostOutcome:
     failed_role: str | None = None
     failed_on: str | None = None
     message: str | None = None
+    ran: bool = True  # False: the play ended before it reached this host (nothing changed)
 
 
 @dataclass
@@ -132,12 +133,14 @@ def run_playbook(
     }
     outcomes = {h: HostOutcome(h) for h in hosts}
     stats: dict[str, Any] = {}
+    processed: set[str] = set()
 
     def handler(event: dict[str, Any]) -> bool:
         kind = event.get("event", "")
         data = event.get("event_data") or {}
         if kind == "playbook_on_stats":
             stats.update(data.get("artifact_data") or {})
+            processed.update(data.get("processed") or {})
             for key in ("failures", "dark"):
                 for h in (data.get(key) or {}):
                     o = outcomes.setdefault(h, HostOutcome(h))
@@ -197,6 +200,11 @@ def run_playbook(
         if h not in failed_in_stats and o.failed_task is not None:
             o.failed_task = o.failed_role = o.failed_on = o.message = None
             o.unreachable = False
+    for h, o in outcomes.items():
+        if h not in processed and o.ok:
+            # e.g. a `serial` batch failed as a whole and Ansible skipped the later batches
+            o.ok, o.ran = False, False
+            o.message = "not run: the play stopped before it reached this host"
     if runner.status not in ("successful", "failed"):
         # timeout, canceled, error: nobody can be trusted to have finished
         for o in outcomes.values():

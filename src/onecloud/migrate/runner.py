@@ -69,6 +69,9 @@ class RunOptions:
     inventory: Path | None = None
     verify: Callable[[SystemSpec], tuple[bool, str]] | None = None
     private_data_dir: Path | None = None
+    #: systems cut over at once (Ansible `serial`): each system's downtime is its batch's
+    #: time, so smaller batches mean shorter downtimes for the same total time
+    cutover_batch: int = 5
 
 
 @dataclass
@@ -112,6 +115,7 @@ class MigrationRun:
         self.outcomes = {s.id: SystemOutcome(s.id, "planned", True) for s in specs}
         self.app_paths = app_paths or {}
         self._t0 = {s.id: time.monotonic() for s in specs}
+        self.not_run: set[str] = set()
         base = options.private_data_dir or paths.state_dir() / "ansible"
         self.private_data_dir = base
 
@@ -165,7 +169,8 @@ class MigrationRun:
         return {p.source.name: s.id for s in self.specs.values() for p in s.pairs}
 
     def _run(self, playbook: str, systems: Sequence[str], *, tags: Sequence[str] | None = None,
-             on_event: Callable[[TaskEvent], None] | None = None) -> PlaybookResult:
+             on_event: Callable[[TaskEvent], None] | None = None,
+             extravars: dict[str, object] | None = None) -> PlaybookResult:
         return run_playbook(
             playbook,
             inventory=self._inventory(),
@@ -174,7 +179,13 @@ class MigrationRun:
             forks=self.opt.forks,
             tags=tags,
             on_event=on_event,
+            extravars=extravars,
         )
+
+    def _not_run(self, result: PlaybookResult, system: str) -> bool:
+        """True if the play never reached any host of the system (nothing changed there)."""
+        outs = [result.hosts.get(p.source.name) for p in self.specs[system].pairs]
+        return all(o is not None and not o.ran for o in outs)
 
     def _outcome_of(self, result: PlaybookResult, system: str
                     ) -> tuple[bool, str | None, str | None, str | None, str | None]:
@@ -281,10 +292,18 @@ class MigrationRun:
                 begin(sid, step, ev.at)
             last_at[(sid, step)] = ev.at
 
-        result = self._run("cutover_system.yml", systems, tags=list(steps), on_event=on_event)
+        result = self._run("cutover_system.yml", systems, tags=list(steps), on_event=on_event,
+                           extravars={"cutover_system_batch": self.opt.cutover_batch})
         ident_box["ident"] = result.ident
         ok = []
         for sid in systems:
+            if sid not in current and not done[sid] and self._not_run(result, sid):
+                self.not_run.add(sid)
+                o = self.outcomes[sid]
+                o.ok, o.step, o.message = False, steps[0], "not started: an earlier batch" \
+                    " of the cutover failed as a whole, so Ansible stopped; re-run to go on"
+                self.obs.system_step(sid, steps[0], "skipped", o.message)
+                continue
             good, host, task, role, msg = self._outcome_of(result, sid)
             if good:
                 for s in steps:
@@ -419,8 +438,8 @@ class MigrationRun:
                     self._advance(sid, "complete", ev, None, "migration complete")
                     ok.append(sid)
             failed = [s for s in batch if s not in ok]
-            # a failed pre-flight changed nothing: there is nothing to roll back
-            self.rollback([s for s in failed if step != "preflight"])
+            # a failed pre-flight, or a cutover never started, changed nothing: no rollback
+            self.rollback([s for s in failed if step != "preflight" and s not in self.not_run])
             active = [s for s in active if s not in failed]
         for sid in ids:
             o = self.outcomes[sid]

@@ -59,6 +59,7 @@ class MigrateRequest:
     systems: tuple[str, ...] = ()
     stack: str | None = None
     forks: int = 10
+    cutover_batch: int = 5
     until: State = "completed"
     dry_run: bool = False
     plan_path: Path | None = None
@@ -201,7 +202,8 @@ def migrate(
 
         run = MigrationRun(specs, ledger, RunOptions(
             forks=req.forks, until=req.until, ssh_config=ssh_config, inventory=inventory,
-            verify=verifier), observer=observer, app_paths=app_paths, run_id=run_id)
+            verify=verifier, cutover_batch=req.cutover_batch),
+            observer=observer, app_paths=app_paths, run_id=run_id)
         outcomes = run.execute(failures)
         return outcomes
     finally:
@@ -246,9 +248,9 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
         inventory = render_inventory(spec.stack, stack_specs, ssh_config=ssh_config,
                                      app_paths=app_paths, out_dir=None,
                                      digest=plan.census_digest[:12])
-        run_id = f"retire-{system_id}"
+        run_id = f"retire-{system_id}-{uuid.uuid4().hex[:6]}"
         lock = f"system:{system_id}"
-        ledger.acquire(lock, run_id + "-" + str(id(ledger)), sys.argv)
+        ledger.acquire(lock, run_id, sys.argv)
         try:
             event = ledger.record(system_id, "retire", "started", run_id=run_id,
                                   state_before="completed")
@@ -275,7 +277,7 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
                           detail=f"archive sha256 {sha}")
             ledger.set_state(system_id, "retired", clear_error=True)
         finally:
-            ledger.release(lock, run_id + "-" + str(id(ledger)), "done")
+            ledger.release(lock, run_id, "done")
         return "retired", sha
     finally:
         ledger.close()

@@ -24,6 +24,7 @@ class FakeAnsible:
     def __init__(self) -> None:
         self.calls: list[tuple[str, list[str], list[str] | None]] = []
         self.fail: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        self.skip: set[str] = set()  # hosts a play never reaches (a failed `serial` batch)
 
     def __call__(self, playbook: str, *, hosts: Sequence[str], tags: Sequence[str] | None = None,
                  on_event: Callable[[TaskEvent], None] | None = None, **_: Any) -> PlaybookResult:
@@ -31,6 +32,10 @@ class FakeAnsible:
         outcomes = {}
         for h in hosts:
             o = HostOutcome(h)
+            if h in self.skip and playbook == "cutover_system.yml":
+                o.ok, o.ran, o.message = False, False, "not run"
+                outcomes[h] = o
+                continue
             failure = self.fail.get((playbook, h))
             if playbook == "cutover_system.yml":
                 for step in tags or ["freeze", "sync", "switch"]:
@@ -155,3 +160,14 @@ def test_until_stops_after_the_warm_copy(fake: FakeAnsible, ledger: Ledger,
     out = make(specs, ledger, ["edu-portal"], until="presynced").execute()
     assert out[0].state == "presynced" and out[0].ok
     assert [c[0] for c in fake.calls] == ["preflight_system.yml", "presync_system.yml"]
+
+
+def test_a_cutover_never_reached_is_not_rolled_back(fake: FakeAnsible, ledger: Ledger,
+                                                    specs: dict[str, SystemSpec]) -> None:
+    fake.skip.add("civil-app-01")
+    out = {o.system: o for o in make(specs, ledger, ["edu-portal", "civil-ledger"]).execute()}
+    assert out["edu-portal"].ok
+    o = out["civil-ledger"]
+    assert not o.ok and o.state == "presynced" and o.rolled_back is None
+    assert "not started" in (o.message or "")
+    assert all(c[0] != "rollback_system.yml" for c in fake.calls)
