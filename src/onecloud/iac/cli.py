@@ -26,8 +26,17 @@ def _exit(run: object, stack: str) -> None:
         raise OnecloudError(
             f"pulumi {run.args[0]} of stack {stack} failed (exit {run.returncode}); "
             "the engine's diagnostics are above",
-            hint="policy violations name the rule and the system; config errors the key and file",
+            hint=_HINTS.get(run.args[0], _HINTS["preview"]),
         )
+
+
+_HINTS = {
+    "preview": "policy violations name the rule and the system; config errors the key and file",
+    "up": "policy violations name the rule and the system; config errors the key and file; "
+    "a half-done up is resumed by running it again",
+    "destroy": "data volumes are protected: save their data, then pass --unprotect "
+    "(see docs/stacks.md, Destroying)",
+}
 
 
 @app.command()
