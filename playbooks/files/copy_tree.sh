@@ -14,6 +14,28 @@ ssh_cmd="ssh -i $workdir/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHos
 ssh_cmd="$ssh_cmd -o UserKnownHostsFile=$workdir/known_hosts -o ConnectTimeout=10"
 ssh_cmd="$ssh_cmd -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
 start=$(date +%s%N)
-rsync -aR --delete --numeric-ids --stats --timeout="$timeout" -e "$ssh_cmd" -- "$@" "root@$target:/"
+set +e
+rsync -aR --delete --numeric-ids --stats --timeout="$timeout" -e "$ssh_cmd" -- "$@" \
+    "root@$target:/" 2> "$workdir/rsync.err"
+rc=$?
+set -e
 end=$(date +%s%N)
+cat "$workdir/rsync.err" >&2
+if [ "$rc" -ne 0 ]; then
+    case $rc in
+        11) why="file I/O error (often: the target's disk is full)" ;;
+        12) why="the connection or the receiver broke mid-transfer" ;;
+        23|24) why="some files were not transferred" ;;
+        30|35) why="timeout: the peer stopped answering" ;;
+        255) why="ssh failed: the target is unreachable or refused the key" ;;
+        *) why="see rsync(1), EXIT VALUES" ;;
+    esac
+    dirs=()
+    for p in "$@"; do dirs+=("$(dirname "$p")"); done
+    free=$($ssh_cmd "root@$target" "df -Pk $(printf '%q ' "${dirs[@]}") 2>/dev/null" \
+        2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
+    grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on the target"
+    echo "rsync to $target failed with exit code $rc: $why; target: ${free:-not reachable}" >&2
+    exit "$rc"
+fi
 echo "Copy milliseconds: $(( (end - start) / 1000000 ))"
