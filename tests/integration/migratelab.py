@@ -78,7 +78,7 @@ class Lab:
 
     def events(self, system: str) -> list[tuple[str, str, str | None, str | None, str | None]]:
         return self.rows("SELECT step, outcome, host, task, detail FROM migration_events"  # type: ignore[return-value]
-                         " WHERE system_id = ? ORDER BY started_at, event_id", system)
+                         " WHERE system_id = ? ORDER BY seq", system)
 
     def wait_for_event(self, system: str, step: str, outcome: str, timeout: float = 300
                        ) -> None:

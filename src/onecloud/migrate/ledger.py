@@ -38,7 +38,7 @@ __all__ = [
     "now",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 #: portable DDL (SQLite and PostgreSQL); one statement per item
 SCHEMA: tuple[str, ...] = (
@@ -60,6 +60,7 @@ SCHEMA: tuple[str, ...] = (
     )""",
     """CREATE TABLE IF NOT EXISTS migration_events (
         event_id VARCHAR(36) PRIMARY KEY,
+        seq INTEGER,
         run_id VARCHAR(64),
         system_id VARCHAR(128) NOT NULL,
         step VARCHAR(32) NOT NULL,
@@ -258,6 +259,12 @@ class Ledger:
                 "INSERT INTO ledger_meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
                 ("schema_version", str(SCHEMA_VERSION)),
             )
+            self._exec(cur, "SELECT value FROM ledger_meta WHERE name = ?", ("schema_version",))
+            version = int(cur.fetchone()[0])
+            if version < 2:  # 1 -> 2: events get an explicit order (timestamps can tie)
+                self._exec(cur, "ALTER TABLE migration_events ADD COLUMN seq INTEGER")
+                self._exec(cur, "UPDATE ledger_meta SET value = ? WHERE name = ?",
+                           (str(SCHEMA_VERSION), "schema_version"))
 
     # -- locks and runs --------------------------------------------------------------------
     def acquire(self, lock_name: str, run_id: str, argv: Sequence[str] = ()) -> LockInfo | None:
@@ -426,9 +433,10 @@ class Ledger:
         with self._tx() as cur:
             self._exec(
                 cur,
-                "INSERT INTO migration_events (event_id, run_id, system_id, step, outcome,"
+                "INSERT INTO migration_events (event_id, seq, run_id, system_id, step, outcome,"
                 " state_before, state_after, host, task, detail, playbook_run, started_at,"
-                " finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " finished_at) SELECT ?, COALESCE(MAX(seq), 0) + 1, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ? FROM migration_events",
                 (event_id, run_id, system_id, step, outcome, state_before, state_after, host,
                  task, detail, playbook_run, started_at or now(), finished_at),
             )
@@ -468,7 +476,7 @@ class Ledger:
         if system_id is not None:
             sql += " WHERE system_id = ?"
             params = (system_id,)
-        return [Event(*r) for r in self._query(sql + " ORDER BY started_at, event_id", params)]
+        return [Event(*r) for r in self._query(sql + " ORDER BY seq, started_at", params)]
 
     # -- data manifests --------------------------------------------------------------------
     def put_manifest(self, system_id: str, host: str, kind: str, name: str, digest: str) -> None:

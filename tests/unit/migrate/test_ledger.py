@@ -108,3 +108,34 @@ def test_unopenable_ledger_is_a_usage_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(UsageError, match="cannot open the migration ledger"):
         Ledger.open(blocker / "sub" / "ledger.sqlite")
+
+
+def test_events_keep_their_order_within_a_millisecond(ledger: Ledger) -> None:
+    ledger.ensure_system("a", stack="lab", wave=1)
+    steps = ["preflight", "presync", "freeze", "sync", "switch", "verify", "complete"]
+    for step in steps:
+        ledger.record("a", step, "ok", started_at="2026-01-01T00:00:00.000Z")
+    assert [e.step for e in ledger.events("a")] == steps
+
+
+def test_a_version_1_ledger_is_upgraded(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE ledger_meta (name VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL)")
+    conn.execute("INSERT INTO ledger_meta VALUES ('schema_version', '1')")
+    conn.execute("CREATE TABLE migration_events (event_id VARCHAR(36) PRIMARY KEY, run_id"
+                 " VARCHAR(64), system_id VARCHAR(128) NOT NULL, step VARCHAR(32) NOT NULL,"
+                 " outcome VARCHAR(24) NOT NULL, state_before VARCHAR(32), state_after"
+                 " VARCHAR(32), host VARCHAR(255), task TEXT, detail TEXT, playbook_run"
+                 " VARCHAR(64), started_at VARCHAR(32) NOT NULL, finished_at VARCHAR(32))")
+    conn.commit()
+    conn.close()
+    led = Ledger.open(path)
+    try:
+        led.record("a", "preflight", "ok")
+        led.record("a", "presync", "ok")
+        assert [e.step for e in led.events("a")] == ["preflight", "presync"]
+    finally:
+        led.close()
