@@ -35,7 +35,9 @@ class CensusError(OnecloudError, ValueError):
     def __init__(self, problems: list[str]) -> None:
         self.problems = problems
         n = len(problems)
-        super().__init__(f"the census has {n} problem{'s' if n != 1 else ''}:\n" + "\n".join(problems))
+        super().__init__(
+            f"the census has {n} problem{'s' if n != 1 else ''}:\n" + "\n".join(problems)
+        )
 
 
 class PlanError(OnecloudError, ValueError):

@@ -12,7 +12,7 @@ from onecloud import toolchain
 
 pytestmark = pytest.mark.integration
 
-PROGRAM = '''
+PROGRAM = """
 import pulumi
 
 class Segment(pulumi.ComponentResource):
@@ -24,12 +24,18 @@ class Segment(pulumi.ComponentResource):
 cfg = pulumi.Config()
 seg = Segment("extranet-province", cfg.require("cidr"))
 pulumi.export("cidr", seg.cidr)
-'''
+"""
 
 
 def _pulumi(tc: toolchain.Toolchain, cwd: Path, *args: str, env: dict[str, str]) -> str:
-    proc = subprocess.run([str(tc.pulumi), *args, "--non-interactive"], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [str(tc.pulumi), *args, "--non-interactive"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
 
@@ -39,8 +45,13 @@ def test_engine_and_provider_versions() -> None:
     env = tc.env()
     out = subprocess.run([str(tc.pulumi), "version"], env=env, capture_output=True, text=True)
     assert out.stdout.strip() == f"v{toolchain.PULUMI_VERSION}"
-    plugins = subprocess.run([str(tc.pulumi), "plugin", "ls", "--json"], env=env,
-                             capture_output=True, text=True, check=True)
+    plugins = subprocess.run(
+        [str(tc.pulumi), "plugin", "ls", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     names = {(p["name"], p["version"]) for p in json.loads(plugins.stdout)}
     assert ("openstack", toolchain.OPENSTACK_PROVIDER_VERSION) in names
 

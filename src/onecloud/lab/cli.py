@@ -151,7 +151,8 @@ def env() -> None:
 
 @app.command()
 def targets(
-    stack: str = typer.Option("lab", "--stack", "-s", help="The workload stack whose servers to give hosts."),
+    stack: str = typer.Option("lab", "--stack", "-s", help="Workload stack of the servers."),
+    wave: int | None = typer.Option(None, "--wave", "-w", help="Only the servers of this wave."),
     plan_file: str = typer.Option("inventory/plan.yml", "--plan", help="Plan file."),
 ) -> None:
     """Give every cloud server of the stack an SSH host at the fixed IP Neutron gave it.
@@ -163,23 +164,23 @@ def targets(
     from pathlib import Path
 
     from rich.console import Console
+    from rich.table import Table
 
     from onecloud import paths
-    from onecloud.lab.targets import read_systems_output, target_specs
+    from onecloud.lab.targets import ensure_target_hosts, read_systems_output, target_specs
     from onecloud.plan.io import load_plan
 
-    console = Console()
     path = Path(plan_file)
     plan = load_plan(path if path.is_absolute() else paths.PROJECT_ROOT / path)
+    ids = [s.id for s in plan.systems
+           if s.disposition == "migrate" and (wave is None or s.wave == wave)]
     outputs = read_systems_output(stack)
-    specs, origin = target_specs(plan, outputs)
-    if not specs:
-        console.print(f"stack {stack}: no servers to give hosts")
-        return
-    hosts = _hosts()
-    assert hosts is not None
-    statuses = hosts.hosts_up(specs)
-    src = f"stack {stack} outputs" if origin == "stack" else "the plan (the stack has no outputs)"
-    console.print(f"{len(statuses)} target host(s) from {src}:")
+    _specs, origin = target_specs(plan, outputs, systems=ids)
+    statuses = ensure_target_hosts(plan, outputs, systems=ids)
+    src = f"stack {stack}'s outputs" if origin == "stack" else "the plan (the stack has no outputs)"
+    table = Table(title=f"target hosts (addresses from {src})", title_justify="left")
+    for col in ("host", "address", "reachable"):
+        table.add_column(col)
     for st in statuses:
-        console.print(f"  {st.name:24} {st.address:20} {'reachable' if st.reachable else 'DOWN'}")
+        table.add_row(st.name, st.address, "yes" if st.reachable else f"no: {st.detail}")
+    Console().print(table)

@@ -7,27 +7,32 @@ from __future__ import annotations
 
 import ipaddress
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from onecloud.errors import LabError
+
+if TYPE_CHECKING:
+    from onecloud.census.models import System
+    from onecloud.lab.hosts import HostSpec
 
 #: the only range the lab may use: nothing outside it is ever contacted
 LAB_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 LEGACY_PREFIX = 24
 
 
-def workloads_of(system: object) -> tuple[str, ...]:
+def workloads_of(system: System) -> tuple[str, ...]:
     """The lab workload seeding a system's data: by database engine, else its web app."""
-    engines = {db.engine for db in system.data.databases}  # type: ignore[attr-defined]
+    engines = {db.engine for db in system.data.databases}
     if "postgresql" in engines:
         return ("postgresql",)
     if "sqlite" in engines:
         return ("sqlite",)
-    if system.workload == "webapp":  # type: ignore[attr-defined]
+    if system.workload == "webapp":
         return ("webapp",)
     return ()
 
 
-def legacy_specs(census_dir: Path) -> list:
+def legacy_specs(census_dir: Path) -> list[HostSpec]:
     """HostSpecs for every census host; hosts outside the lab range are refused."""
     from onecloud.census.loader import load_census
     from onecloud.lab.hosts import HostSpec
@@ -37,8 +42,8 @@ def legacy_specs(census_dir: Path) -> list:
     for system in census.systems:
         if census.is_retired_status(system):
             continue
-        for host in system.hosts:
-            seeded.setdefault(host, []).extend(workloads_of(system))
+        for host_id in system.hosts:
+            seeded.setdefault(host_id, []).extend(workloads_of(system))
     specs = []
     for host in sorted(census.hosts, key=lambda h: h.id):
         if ipaddress.IPv4Address(host.address) not in LAB_RANGE:
@@ -49,6 +54,12 @@ def legacy_specs(census_dir: Path) -> list:
                 hint="use the lab's sample census (inventory/census) or addresses in 198.18.0.0/15",
             )
         work = tuple(dict.fromkeys(seeded.get(host.id, [])))
-        specs.append(HostSpec(name=host.id, address=f"{host.address}/{LEGACY_PREFIX}",
-                              role="legacy", workloads=work))
+        specs.append(
+            HostSpec(
+                name=host.id,
+                address=f"{host.address}/{LEGACY_PREFIX}",
+                role="legacy",
+                workloads=work,
+            )
+        )
     return specs

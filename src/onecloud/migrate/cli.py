@@ -193,39 +193,3 @@ def unlock_cmd(
         led.close()
     Console().print(f"{lock}: " + (f"removed (was run {held.run_id}, pid {held.pid} on "
                                    f"{held.hostname})" if held else "was not held"))
-
-
-@app.command("lab-hosts")
-def lab_hosts_cmd(
-    wave: Annotated[int | None, typer.Option("--wave", "-w", help="Only this wave.")] = None,
-    plan: Annotated[Path | None, typer.Option("--plan", help="Plan file.")] = None,
-    stack: Annotated[str, typer.Option("--stack", help="Stack whose outputs place targets.")
-                     ] = "lab",
-) -> None:
-    """In the lab: give each legacy host and each planned cloud server an SSH host (at the
-    address the stack's `systems` output gives, else the plan's)."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from onecloud.lab.targets import (
-        ensure_legacy_hosts,
-        ensure_target_hosts,
-        read_systems_output,
-        target_specs,
-    )
-    from onecloud.migrate.service import load_plan
-
-    the_plan = load_plan(plan)
-    ids = [s.id for s in the_plan.systems if s.disposition == "migrate"
-           and (wave is None or s.wave == wave)]
-    outputs = read_systems_output(stack)
-    _specs, origin = target_specs(the_plan, outputs, systems=ids)
-    statuses = ensure_legacy_hosts(the_plan, systems=ids) + ensure_target_hosts(
-        the_plan, outputs, systems=ids)
-    table = Table(title=f"lab hosts (targets from the {origin})", title_justify="left")
-    for col in ("host", "address", "role", "reachable", "services"):
-        table.add_column(col)
-    for s in statuses:
-        table.add_row(s.name, s.address, s.role, "yes" if s.reachable else f"no: {s.detail}",
-                      ", ".join(f"{k}{'' if v else ' (down)'}" for k, v in s.services.items()))
-    Console().print(table)

@@ -218,33 +218,76 @@ def build(progress: Callable[[str], None] | None = None) -> Toolchain:
                 f"-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v{PULUMI_VERSION}"
             )
             _run(
-                [go, "build", "-trimpath", "-ldflags", f"-s -w {version_flag}", "-o",
-                 str(bin_dir / "pulumi"), "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi"],
-                BUILD_DIR / "cli", env, "the Pulumi CLI", log_file,
+                [
+                    go,
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    f"-s -w {version_flag}",
+                    "-o",
+                    str(bin_dir / "pulumi"),
+                    "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi",
+                ],
+                BUILD_DIR / "cli",
+                env,
+                "the Pulumi CLI",
+                log_file,
             )
             _say(progress, f"building pulumi-language-python (sdk {LANGHOST_SDK_VERSION})")
             _run(
-                [go, "build", "-trimpath", "-ldflags", "-s -w", "-o",
-                 str(bin_dir / "pulumi-language-python"),
-                 "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python"],
-                BUILD_DIR / "langhost", env, "the Python language host", log_file,
+                [
+                    go,
+                    "build",
+                    "-trimpath",
+                    "-ldflags",
+                    "-s -w",
+                    "-o",
+                    str(bin_dir / "pulumi-language-python"),
+                    "github.com/pulumi/pulumi/sdk/v3/python/cmd/pulumi-language-python",
+                ],
+                BUILD_DIR / "langhost",
+                env,
+                "the Python language host",
+                log_file,
             )
             _install_shims(go, env, bin_dir, log_file)
         _say(progress, f"building pulumi-resource-openstack {OPENSTACK_PROVIDER_VERSION}")
         provider = work / "provider" / "pulumi-resource-openstack"
         _run(
-            [go, "build", "-trimpath", "-ldflags",
-             f"-s -w -X main.Version={OPENSTACK_PROVIDER_VERSION}", "-o", str(provider), "."],
-            BUILD_DIR / "provider", env, "the OpenStack provider", log_file,
+            [
+                go,
+                "build",
+                "-trimpath",
+                "-ldflags",
+                f"-s -w -X main.Version={OPENSTACK_PROVIDER_VERSION}",
+                "-o",
+                str(provider),
+                ".",
+            ],
+            BUILD_DIR / "provider",
+            env,
+            "the OpenStack provider",
+            log_file,
         )
         _say(progress, "installing the openstack provider plugin")
         home = work / "home"
         home.mkdir()
         tc = Toolchain(bin_dir=bin_dir, home=home, pulumi=bin_dir / "pulumi")
         _run(
-            [str(tc.pulumi), "plugin", "install", "resource", "openstack",
-             OPENSTACK_PROVIDER_VERSION, "--file", str(provider)],
-            work, tc.env(), "the provider plugin install", log_file,
+            [
+                str(tc.pulumi),
+                "plugin",
+                "install",
+                "resource",
+                "openstack",
+                OPENSTACK_PROVIDER_VERSION,
+                "--file",
+                str(provider),
+            ],
+            work,
+            tc.env(),
+            "the provider plugin install",
+            log_file,
         )
         shutil.rmtree(work / "provider")
         (work / "COMPLETE").write_text(cache_key() + "\n")
@@ -266,7 +309,10 @@ def _install_shims(go: str, env: dict[str, str], bin_dir: Path, log_file: Path) 
     for rel, version in _SHIMS_FROM_SDK.items():
         out = subprocess.run(
             [go, "mod", "download", "-json", f"github.com/pulumi/pulumi/sdk/v3@v{version}"],
-            cwd=BUILD_DIR / "langhost", env=env, capture_output=True, text=True,
+            cwd=BUILD_DIR / "langhost",
+            env=env,
+            capture_output=True,
+            text=True,
         )
         if out.returncode != 0:
             log_file.open("a").write(out.stdout + out.stderr)

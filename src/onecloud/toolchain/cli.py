@@ -29,7 +29,12 @@ def build() -> None:
         return
     start = time.monotonic()
     with console.status("building the Pulumi toolchain (a cold build takes a few minutes)") as st:
-        tc = toolchain.build(progress=lambda msg: (st.update(msg), console.print(f"  {msg}")))
+
+        def progress(msg: str) -> None:
+            st.update(msg)
+            console.print(f"  {msg}")
+
+        tc = toolchain.build(progress=progress)
     console.print(f"built in {time.monotonic() - start:.0f} s: {tc.bin_dir.parent}")
 
 
@@ -60,8 +65,16 @@ def env() -> None:
 
     tc = toolchain.ensure()
     full = tc.env()
-    for key in ("PATH", "PULUMI_HOME", "PULUMI_BACKEND_URL", "PULUMI_SKIP_UPDATE_CHECK",
-                "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "VIRTUAL_ENV"):
+    for key in (
+        "PATH",
+        "PULUMI_HOME",
+        "PULUMI_BACKEND_URL",
+        "PULUMI_SKIP_UPDATE_CHECK",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+        "VIRTUAL_ENV",
+    ):
         typer.echo(f"export {key}={shlex.quote(full[key])}")
     if "PULUMI_CONFIG_PASSPHRASE" not in os.environ:
-        typer.echo(f"export PULUMI_CONFIG_PASSPHRASE={shlex.quote(full['PULUMI_CONFIG_PASSPHRASE'])}")
+        typer.echo(
+            f"export PULUMI_CONFIG_PASSPHRASE={shlex.quote(full['PULUMI_CONFIG_PASSPHRASE'])}"
+        )

@@ -25,7 +25,9 @@ def test_cli_build_module_pins_the_cli_version() -> None:
 
 def test_langhost_build_module_pins_the_sdk_release() -> None:
     gomod = toolchain.BUILD_DIR / "langhost" / "go.mod"
-    assert _required(gomod, "github.com/pulumi/pulumi/sdk/v3") == f"v{toolchain.LANGHOST_SDK_VERSION}"
+    assert (
+        _required(gomod, "github.com/pulumi/pulumi/sdk/v3") == f"v{toolchain.LANGHOST_SDK_VERSION}"
+    )
 
 
 def test_provider_tokens_come_from_the_pinned_sdk() -> None:
@@ -63,7 +65,9 @@ def test_missing_go_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_path: 
     assert not any(tmp_path.rglob("*"))  # nothing half-built left behind
 
 
-def test_failed_build_leaves_no_partial_entry(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_failed_build_leaves_no_partial_entry(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("ONECLOUD_CACHE_DIR", str(tmp_path))
     fake_go = tmp_path / "go"
     fake_go.write_text("#!/bin/sh\necho 'reading x/@v/list: 403 Forbidden' >&2\nexit 1\n")
@@ -79,7 +83,9 @@ def test_failed_build_leaves_no_partial_entry(monkeypatch: pytest.MonkeyPatch, t
 
 
 def test_env_puts_the_venv_and_toolchain_first(tmp_path: Path) -> None:
-    tc = toolchain.Toolchain(bin_dir=tmp_path / "bin", home=tmp_path / "home", pulumi=tmp_path / "bin/pulumi")
+    tc = toolchain.Toolchain(
+        bin_dir=tmp_path / "bin", home=tmp_path / "home", pulumi=tmp_path / "bin/pulumi"
+    )
     env = tc.env({"PULUMI_CONFIG_PASSPHRASE": "s3cret"})
     first, second = env["PATH"].split(":")[:2]
     assert (Path(first) / "python").exists()
