@@ -28,6 +28,15 @@ if [ "$(id -u)" != 0 ]; then
     exit 1
 fi
 
+# The lab hosts copy the machine's default PostgreSQL cluster: create it if the package was
+# installed without one.
+ensure_pg_cluster() {
+    if ! [ -d /etc/postgresql/15/main ] && command -v pg_createcluster >/dev/null; then
+        echo "lab-packages: creating PostgreSQL cluster 15/main"
+        pg_createcluster 15 main
+    fi
+}
+
 missing=""
 for p in $PACKAGES; do
     if ! dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null | grep -qx installed; then
@@ -36,6 +45,7 @@ for p in $PACKAGES; do
 done
 if [ -z "$missing" ]; then
     echo "lab-packages: all $(echo $PACKAGES | wc -w) packages already installed"
+    ensure_pg_cluster
     exit 0
 fi
 echo "lab-packages: installing:$missing"
@@ -85,4 +95,5 @@ fi
 rm -rf "$work"
 
 $APT install $missing
+ensure_pg_cluster
 echo "lab-packages: done"

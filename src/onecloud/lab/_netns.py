@@ -28,7 +28,7 @@ def _ip(*args: str, stdin: str | None = None, check: bool = True) -> str:
     except FileNotFoundError as exc:
         raise LabError(
             "the `ip` command is missing (package iproute2)",
-            hint="run scripts/lab-hosts-packages.sh as root",
+            hint="run scripts/lab-packages.sh as root",
         ) from exc
     if check and proc.returncode != 0:
         cmd = "ip " + " ".join(args)

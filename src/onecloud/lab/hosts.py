@@ -67,7 +67,7 @@ SSHD_TIMEOUT = 60.0
 #: seconds to wait for the seeded workloads (PostgreSQL start + 100k rows on a busy machine)
 WORKLOAD_TIMEOUT = 240.0
 REQUIRED_TOOLS = ("ip", "nsenter", "unshare", "/usr/sbin/sshd", "start-stop-daemon")
-PACKAGES_HINT = "install the host packages: scripts/lab-hosts-packages.sh (as root)"
+PACKAGES_HINT = "install the host packages: scripts/lab-packages.sh (as root)"
 
 Progress = Callable[[str], None]
 

@@ -85,7 +85,7 @@ def test_missing_tools_name_the_packages_script(
     monkeypatch.setenv("ONECLOUD_LAB_DIR", str(tmp_path))
     monkeypatch.setattr(hosts.os, "geteuid", lambda: 0)
     monkeypatch.setattr(hosts.shutil, "which", lambda tool: None)
-    with pytest.raises(LabError, match=r"lab-hosts-packages\.sh"):
+    with pytest.raises(LabError, match=r"lab-packages\.sh"):
         hosts.hosts_up([HostSpec("a", "198.18.0.11/24")])
 
 
