@@ -52,6 +52,23 @@ REPLICATED_VOLUME_TYPES = (
 )
 
 
+def declare_volume_types(
+    name: str, specs: Sequence[VolumeTypeSpec], opts: pulumi.ResourceOptions
+) -> dict[str, openstack.blockstorage.VolumeTypeV3]:
+    """Public Cinder volume types, named `<component>-<type>` (the catalog and the DR centre)."""
+    return {
+        v.name: openstack.blockstorage.VolumeTypeV3(
+            f"{name}-{v.name}",
+            name=v.name,
+            description=v.description,
+            is_public=True,
+            extra_specs=dict(v.extra_specs),
+            opts=opts,
+        )
+        for v in specs
+    }
+
+
 @dataclass(frozen=True)
 class CatalogArgs:
     flavors: Sequence[FlavorSpec]
@@ -80,17 +97,7 @@ class Catalog(pulumi.ComponentResource):
             )
             for f in args.flavors
         }
-        self.volume_types = {
-            v.name: openstack.blockstorage.VolumeTypeV3(
-                f"{name}-{v.name}",
-                name=v.name,
-                description=v.description,
-                is_public=True,
-                extra_specs=dict(v.extra_specs),
-                opts=child,
-            )
-            for v in args.volume_types
-        }
+        self.volume_types = declare_volume_types(name, args.volume_types, child)
         if args.image_file is not None:
             image = openstack.images.Image(
                 f"{name}-image",

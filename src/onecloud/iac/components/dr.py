@@ -17,7 +17,11 @@ from typing import Any
 import pulumi
 import pulumi_openstack as openstack
 
-from onecloud.iac.components.catalog import REPLICATED_VOLUME_TYPES, VolumeTypeSpec
+from onecloud.iac.components.catalog import (
+    REPLICATED_VOLUME_TYPES,
+    VolumeTypeSpec,
+    declare_volume_types,
+)
 from onecloud.iac.components.network import NetworkSegments, NetworkSegmentsArgs
 from onecloud.iac.components.tenancy import Tenancy, TenancyArgs
 from onecloud.iac.components.workloads import system_labels
@@ -79,17 +83,7 @@ class DisasterRecovery(pulumi.ComponentResource):
         used_segments = {s.segment for s in protected}
         used_projects = {s.project for s in protected}
 
-        self.volume_types = {
-            v.name: openstack.blockstorage.VolumeTypeV3(
-                f"{name}-{v.name}",
-                name=v.name,
-                description=v.description,
-                is_public=True,
-                extra_specs=dict(v.extra_specs),
-                opts=child,
-            )
-            for v in args.volume_types
-        }
+        self.volume_types = declare_volume_types(name, args.volume_types, child)
         self.network = NetworkSegments(
             f"{name}-net",
             NetworkSegmentsArgs(
