@@ -102,7 +102,8 @@ def migrate(
             raise MigrationError(f"pre-flight failed for {', '.join(bad)}",
                                  hint="fix what the table says, then run again")
         return
-    with Live(board, console=console, refresh_per_second=4, transient=False):
+    # transient: the summary table below stays; an early error leaves no empty board behind
+    with Live(board, console=console, refresh_per_second=4, transient=True):
         outcomes = run_migration(req, observer=board, say=say)
     assert not isinstance(outcomes, DryRun)
     console.print()
