@@ -26,7 +26,7 @@ app = typer.Typer(
     name="onecloud",
     help=(
         "Consolidate a province's government IT onto one cloud.\n\n"
-        "census check -> plan -> pulumi up -s <stack> -> migrate --wave N -> verify -> report"
+        "census check -> plan -> stack up -s <stack> -> migrate --wave N -> verify -> report"
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -72,10 +72,11 @@ def _register() -> None:
                 continue
             raise
         sub = mod.app
+        panel = "Set up" if name in ("toolchain", "lab") else "Workflow"
         if isinstance(sub, typer.Typer):
-            app.add_typer(sub, name=name, help=helptext)
+            app.add_typer(sub, name=name, help=helptext, rich_help_panel=panel)
         else:  # a single command function
-            app.command(name=name, help=helptext)(sub)
+            app.command(name=name, help=helptext, rich_help_panel=panel)(sub)
 
 
 _register()
