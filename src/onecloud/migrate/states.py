@@ -12,7 +12,7 @@ once the source has served writes again, and the next presync detects that by ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 State = Literal[
     "planned",
@@ -28,17 +28,7 @@ State = Literal[
 Step = Literal["preflight", "presync", "freeze", "sync", "switch", "verify", "complete", "retire"]
 
 #: the forward order of states (retired only after completed, by an explicit command)
-STATES: tuple[State, ...] = (
-    "planned",
-    "preflighted",
-    "presynced",
-    "frozen",
-    "synced",
-    "switched",
-    "verified",
-    "completed",
-    "retired",
-)
+STATES: tuple[State, ...] = get_args(State)
 
 #: step -> (the state it starts from, the state it leaves the system in)
 STEPS: dict[Step, tuple[State, State]] = {
