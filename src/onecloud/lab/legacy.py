@@ -1,6 +1,7 @@
 """The lab's legacy hosts, derived from the census: every department server becomes a real SSH
 host at its census address, seeded with the workload its systems run, so a migration has
-something true to move and verify.
+something true to move and verify. (`onecloud.lab.targets.legacy_specs` does the same from a
+plan, for plans that have no census, e.g. the benchmarks'.)
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from typing import TYPE_CHECKING
 from onecloud.errors import LabError
 
 if TYPE_CHECKING:
-    from onecloud.census.models import System
     from onecloud.lab.hosts import HostSpec
 
 #: the only range the lab may use: nothing outside it is ever contacted
@@ -20,22 +20,11 @@ LAB_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 LEGACY_PREFIX = 24
 
 
-def workloads_of(system: System) -> tuple[str, ...]:
-    """The lab workload seeding a system's data: by database engine, else its web app."""
-    engines = {db.engine for db in system.data.databases}
-    if "postgresql" in engines:
-        return ("postgresql",)
-    if "sqlite" in engines:
-        return ("sqlite",)
-    if system.workload == "webapp":
-        return ("webapp",)
-    return ()
-
-
 def legacy_specs(census_dir: Path) -> list[HostSpec]:
     """HostSpecs for every census host; hosts outside the lab range are refused."""
     from onecloud.census.loader import load_census
     from onecloud.lab.hosts import HostSpec
+    from onecloud.lab.targets import workloads_for
 
     census = load_census(census_dir)
     seeded: dict[str, list[str]] = {}
@@ -43,7 +32,9 @@ def legacy_specs(census_dir: Path) -> list[HostSpec]:
         if census.is_retired_status(system):
             continue
         for host_id in system.hosts:
-            seeded.setdefault(host_id, []).extend(workloads_of(system))
+            seeded.setdefault(host_id, []).extend(
+                workloads_for(svc.name for svc in system.services)
+            )
     specs = []
     for host in sorted(census.hosts, key=lambda h: h.id):
         if ipaddress.IPv4Address(host.address) not in LAB_RANGE:

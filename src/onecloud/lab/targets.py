@@ -22,11 +22,11 @@ from onecloud.plan.models import Plan, PlannedSystem
 
 __all__ = [
     "TargetHosts",
-    "ensure_legacy_hosts",
     "ensure_target_hosts",
     "legacy_specs",
     "read_systems_output",
     "target_specs",
+    "workloads_for",
 ]
 
 log = logging.getLogger(__name__)
@@ -135,11 +135,11 @@ def ensure_target_hosts(plan: Plan, outputs: Mapping[str, Any] | None, *,
     return statuses
 
 
-def _workloads_of(system: PlannedSystem) -> tuple[str, ...]:
-    """The lab workloads whose services the system runs (by service name)."""
+def workloads_for(service_names: Iterable[str]) -> tuple[str, ...]:
+    """The lab workloads (onecloud.lab.workloads.CATALOG) whose services a system runs."""
     from onecloud.lab.workloads import CATALOG
 
-    names = {svc.name for svc in system.services}
+    names = set(service_names)
     return tuple(sorted(w.name for w in CATALOG.values()
                         if names & {svc.name for svc in w.services}))
 
@@ -156,15 +156,7 @@ def legacy_specs(plan: Plan, *, systems: Iterable[str] | None = None,
             continue
         for h in s.sources:
             _addr, loads = by_host.setdefault(h.id, (h.address, set()))
-            loads.update(_workloads_of(s))
+            loads.update(workloads_for(svc.name for svc in s.services))
     return [HostSpec(name=name, address=f"{addr}/24", role="legacy",
                      workloads=tuple(sorted(loads)), disk_mb=disk_mb)
             for name, (addr, loads) in sorted(by_host.items())]
-
-
-def ensure_legacy_hosts(plan: Plan, *, systems: Iterable[str] | None = None) -> list[Any]:
-    """Bring up the legacy hosts of the plan's migrating systems (idempotent)."""
-    from onecloud.lab.hosts import hosts_up
-
-    specs = legacy_specs(plan, systems=systems)
-    return hosts_up(specs) if specs else []
