@@ -214,14 +214,22 @@ def app_paths_script(candidates: Iterable[str]) -> str:
     return f"echo @@exists\n{body}\necho @@end\n"
 
 
+def _missing_tools(spec: SystemSpec, role: Literal["source", "target"], host: str,
+                   facts: Facts, where: str
+                   ) -> list[Finding]:
+    """One finding naming every tool `role` needs that the host lacks, with the apt line."""
+    missing = [t for t in required_tools(spec, role) if t not in facts.tools]
+    if not missing:
+        return []
+    return [Finding(host, "error", f"missing tools: {', '.join(missing)}",
+                    f"install them on {where} (Debian: apt-get install "
+                    + " ".join(_packages(missing)) + ")")]
+
+
 def evaluate_source(spec: SystemSpec, pair: Pair, facts: Facts) -> list[Finding]:
     host = pair.source.name
     out: list[Finding] = []
-    missing_tools = [t for t in required_tools(spec, "source") if t not in facts.tools]
-    if missing_tools:
-        out.append(Finding(host, "error", f"missing tools: {', '.join(missing_tools)}",
-                           "install them on the source (Debian: apt-get install "
-                           + " ".join(_packages(missing_tools)) + ")"))
+    out.extend(_missing_tools(spec, "source", host, facts, "the source"))
     for p in facts.missing:
         out.append(Finding(host, "error", f"data path {p} does not exist",
                            "correct `data.paths` of the system in the census"))
@@ -252,11 +260,7 @@ def evaluate_target(spec: SystemSpec, pair: Pair, facts: Facts, source: Facts | 
                     ) -> list[Finding]:
     host = pair.target.name
     out: list[Finding] = []
-    missing_tools = [t for t in required_tools(spec, "target") if t not in facts.tools]
-    if missing_tools:
-        out.append(Finding(host, "error", f"missing tools: {', '.join(missing_tools)}",
-                           "install them on the target image (Debian: apt-get install "
-                           + " ".join(_packages(missing_tools)) + ")"))
+    out.extend(_missing_tools(spec, "target", host, facts, "the target image"))
     for svc in spec.engine_services:
         if svc.name not in facts.engines:
             out.append(Finding(host, "error", f"no init script /etc/init.d/{svc.name}",

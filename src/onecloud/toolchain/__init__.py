@@ -17,6 +17,7 @@ is built.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -320,8 +321,6 @@ def _install_shims(go: str, env: dict[str, str], bin_dir: Path, log_file: Path) 
                 f"downloading github.com/pulumi/pulumi/sdk/v3@v{version} failed; log: {log_file}",
                 hint="check GOPROXY (docs/devel/toolchain.md).",
             )
-        import json
-
         src = Path(json.loads(out.stdout)["Dir"]) / rel
         dst = bin_dir / src.name
         shutil.copyfile(src, dst)
