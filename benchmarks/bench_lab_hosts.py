@@ -47,7 +47,7 @@ def main() -> int:
     if own_dir:
         os.environ["ONECLOUD_LAB_DIR"] = tempfile.mkdtemp(prefix="onecloud-bench-")
 
-    from onecloud.lab.hosts import HostSpec, hosts_down, hosts_up, ssh_config_path
+    from onecloud.labhosts._hosts import HostSpec, hosts_down, hosts_up, ssh_config_path
 
     specs = [
         HostSpec(f"bench-{i:03d}", f"198.19.{224 + i // 250}.{2 + i % 250}/20", role="target")

@@ -31,8 +31,8 @@ FIXTURE_PLAN = ROOT / "tests" / "fixtures" / "migrate" / "plan.yml"
 
 
 def build_plan(n: int, net: int, wave: int):  # -> Plan
-    from onecloud.plan.io import load_plan
-    from onecloud.plan.models import SourceHost, TargetServer
+    from onecloud.plan._io import load_plan
+    from onecloud.plan._models import SourceHost, TargetServer
 
     base = load_plan(FIXTURE_PLAN)
     web = base.system("edu-portal")
@@ -79,10 +79,10 @@ def plain_rsync(cfg: Path, src: str, tgt: str, tgt_ip: str) -> tuple[int, float]
 
 def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: int,
            batch: int) -> None:
-    from onecloud.migrate.ledger import Ledger
-    from onecloud.migrate.service import MigrateRequest, migrate
-    from onecloud.migrate.spec import build_spec
-    from onecloud.verify.service import verify_systems
+    from onecloud.contract._ledger import Ledger
+    from onecloud.contract._spec import build_spec
+    from onecloud.migrate._orchestrate import MigrateRequest, migrate
+    from onecloud.verify._verify import verify_systems
 
     # plain rsync between the same pairs, all at once, before the migration
     pairs = [(s.sources[0].id, s.targets[0].name, s.targets[0].address) for s in plan.systems]
@@ -94,8 +94,7 @@ def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: i
 
     t = time.monotonic()
     outcomes = migrate(MigrateRequest(wave=60, plan_path=plan_path, forks=forks,
-                                      cutover_batch=batch, ledger=str(ledger_path),
-                                      read_outputs=False))
+                                      cutover_batch=batch, ledger=str(ledger_path)))
     wall = time.monotonic() - t
     assert isinstance(outcomes, list)
     ok = [o for o in outcomes if o.ok]
@@ -148,9 +147,9 @@ def main() -> int:
     args = ap.parse_args()
     n = args.systems
 
-    from onecloud.lab.hosts import hosts_down, hosts_up, ssh_config_path
-    from onecloud.lab.targets import legacy_specs, target_specs
-    from onecloud.plan.io import write_plan
+    from onecloud.cli._labhosts import legacy_specs, target_specs
+    from onecloud.labhosts._hosts import hosts_down, hosts_up, ssh_config_path
+    from onecloud.plan._io import write_plan
 
     work = Path(tempfile.mkdtemp(prefix="onecloud-bench-"))
     os.environ["ONECLOUD_STATE_DIR"] = str(work / "state")

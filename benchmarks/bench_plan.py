@@ -37,10 +37,10 @@ def _time(fn, repeat: int = 1):  # type: ignore[no-untyped-def]
 
 
 def run_one(systems: int, seed: int) -> dict[str, float]:
-    from onecloud.census.generate import GeneratorSpec, generate, write_census
-    from onecloud.census.loader import census_from_data, load_census
-    from onecloud.plan.build import build_plan
-    from onecloud.plan.io import dump_plan
+    from onecloud.census._generate import GeneratorSpec, generate, write_census
+    from onecloud.census._loader import census_from_data, load_census
+    from onecloud.plan._build import build_plan
+    from onecloud.plan._io import dump_plan
 
     spec = GeneratorSpec(systems=systems, seed=seed)
     figures: dict[str, float] = {}

@@ -22,7 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from onecloud.iac.runner import Runner
+from onecloud import paths
+from onecloud.iac import StackCli
 
 STACK = "lab"
 
@@ -72,11 +73,11 @@ def _timed(label: str, fn) -> float:  # type: ignore[no-untyped-def]
     return dt
 
 
-def _quiet(runner: Runner, args: list[str]) -> bool:
+def _quiet(runner: StackCli, args: list[str]) -> bool:
     return runner.run(args, capture=True).ok
 
 
-def baseline(runner: Runner) -> float:
+def baseline(runner: StackCli) -> float:
     """Preview of the minimal program over a copy of the lab stack's state."""
     state = runner.run(
         ["stack", "export", "--show-secrets", "--stack", STACK], capture=True, check=True
@@ -125,7 +126,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--cold", action="store_true", help="destroy first and time a cold up")
     args = ap.parse_args()
-    runner = Runner()
+    runner = StackCli()
     policy = ["--policy-pack", str(runner_policy())]
     apply = ["--yes", "--non-interactive", "--skip-preview"]
     print(f"lab stack, clouds.yaml {runner.env.get('OS_CLIENT_CONFIG_FILE')}")
@@ -156,9 +157,7 @@ def main() -> None:
 
 
 def runner_policy() -> Path:
-    from onecloud.iac.runner import POLICY_DIR
-
-    return POLICY_DIR / "analyzer"
+    return paths.policy_dir() / "analyzer"
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The policy pack: onecloud's guardrails, mandatory on every preview and up.
 
-The rules are pure functions in `onecloud.iac.guardrails` (unit-tested there); this module turns
+The rules are pure functions in `onecloud.iac._guardrails` (unit-tested there); this module turns
 the engine's view of the stack into their input and their violations into reports that name the
 rule and the system.
 """
@@ -18,7 +18,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from onecloud.iac import guardrails as g
+from onecloud.iac import _guardrails as g
 
 
 def _res(r: PolicyResource) -> g.Res:

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from onecloud import paths
-from onecloud.lab.hosts import hosts_down, ssh_config_path
-from onecloud.lab.targets import ensure_target_hosts, legacy_specs, target_specs
-from onecloud.plan.io import load_plan, write_plan
-from onecloud.plan.models import Plan, PlannedSystem, SourceHost, TargetServer
+from onecloud.cli._labhosts import ensure_target_hosts, legacy_specs, target_specs
+from onecloud.labhosts._hosts import hosts_down, ssh_config_path
+from onecloud.plan._io import load_plan, write_plan
+from onecloud.plan._models import Plan, PlannedSystem, SourceHost, TargetServer
 
 FIXTURE_PLAN = Path(__file__).resolve().parents[1] / "fixtures" / "migrate" / "plan.yml"
 ONECLOUD = str(Path(sys.executable).parent / "onecloud")
@@ -122,7 +122,7 @@ def private_lab(tmp_path: Path, tag: str, kinds: list[str], *, net: int, wave: i
     targets, _ = target_specs(plan, None, disk_mb=target_disk_mb)
     names = [s.name for s in legacy + targets]
     hosts_down(names)  # leftovers of a killed run
-    from onecloud.lab.hosts import hosts_up
+    from onecloud.labhosts._hosts import hosts_up
 
     statuses = hosts_up(legacy)
     assert all(s.reachable for s in statuses), statuses

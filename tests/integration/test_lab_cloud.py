@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def clouds_yaml() -> Path:
-    from onecloud.lab.cloud import ensure_up
+    from onecloud.labcloud import ensure_up
 
     return ensure_up()
 
@@ -35,7 +35,7 @@ def _connect(clouds_yaml: Path, cloud: str, **auth: str) -> Any:
 
 @pytest.fixture(scope="module")
 def admin(clouds_yaml: Path) -> Iterator[Any]:
-    from onecloud.lab.cloud import CLOUD_NAME
+    from onecloud.labcloud import CLOUD_NAME
 
     conn = _connect(clouds_yaml, CLOUD_NAME)
     yield conn
@@ -43,7 +43,7 @@ def admin(clouds_yaml: Path) -> Iterator[Any]:
 
 
 def test_status_reports_every_service_answering(clouds_yaml: Path) -> None:
-    from onecloud.lab.cloud import status
+    from onecloud.labcloud import status
 
     rows = status()
     assert {r.name for r in rows} >= {"keystone", "nova-api", "nova-compute", "cinder-volume"}
@@ -51,7 +51,7 @@ def test_status_reports_every_service_answering(clouds_yaml: Path) -> None:
 
 
 def test_second_region_is_in_the_catalog(admin: Any, clouds_yaml: Path) -> None:
-    from onecloud.lab.cloud import CLOUD_NAME_DR, REGION, REGION_DR
+    from onecloud.labcloud import CLOUD_NAME_DR, REGION, REGION_DR
 
     regions = {r.id for r in admin.identity.regions()}
     assert {REGION, REGION_DR} <= regions
@@ -67,7 +67,7 @@ def test_second_region_is_in_the_catalog(admin: Any, clouds_yaml: Path) -> None:
 
 
 def test_external_network_and_image_exist(admin: Any) -> None:
-    from onecloud.lab.cloud.catalog import IMAGE_NAME
+    from onecloud.labcloud._catalog import IMAGE_NAME
 
     public = admin.network.find_network("public")
     assert public is not None and public.is_router_external
@@ -79,8 +79,8 @@ def test_external_network_and_image_exist(admin: Any) -> None:
 
 def test_project_network_router_server_volume(admin: Any, clouds_yaml: Path) -> None:
     """A department's first day: its project, its user, and what the user builds in it."""
-    from onecloud.lab.cloud import CLOUD_NAME
-    from onecloud.lab.cloud.catalog import IMAGE_NAME
+    from onecloud.labcloud import CLOUD_NAME
+    from onecloud.labcloud._catalog import IMAGE_NAME
 
     tag = "it-" + secrets.token_hex(3)
     password = secrets.token_urlsafe(12)

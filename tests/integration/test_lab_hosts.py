@@ -18,9 +18,8 @@ import pytest
 import testinfra
 
 from onecloud.errors import UsageError
-from onecloud.lab import _netns
-from onecloud.lab._hostmodel import netns_name, veth_name
-from onecloud.lab.hosts import (
+from onecloud.labhosts import _netns
+from onecloud.labhosts._hosts import (
     HostSpec,
     hosts_dir,
     hosts_down,
@@ -29,6 +28,7 @@ from onecloud.lab.hosts import (
     known_hosts_path,
     ssh_config_path,
 )
+from onecloud.labhosts._model import netns_name, veth_name
 
 pytestmark = pytest.mark.integration
 
@@ -206,7 +206,7 @@ def test_a_host_that_dies_at_start_is_reported_and_removed(
     """Fault injection: a PID 1 that fails at once. `up` must name the host and its console
     log, and remove what it created (no netns, no veth, not in the registry)."""
     from onecloud.errors import LabError
-    from onecloud.lab import _hostproc
+    from onecloud.labhosts import _proc as _hostproc
 
     broken = tmp_path / "host_init.sh"
     broken.write_text(

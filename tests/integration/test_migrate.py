@@ -27,7 +27,7 @@ from migratelab import (
     ssh,
 )
 
-from onecloud.lab._hostmodel import veth_name
+from onecloud.labhosts._model import veth_name
 
 pytestmark = pytest.mark.integration
 

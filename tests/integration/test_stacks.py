@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 
 from onecloud import paths
-from onecloud.iac.config import load_stack_config
-from onecloud.iac.program import flavor_specs, select
-from onecloud.iac.rules import flows_for, pool_prefixes
-from onecloud.plan.io import load_plan
-from onecloud.plan.models import Plan
+from onecloud.iac._config import load_stack_config
+from onecloud.iac._program import flavor_specs, select
+from onecloud.iac._rules import flows_for, pool_prefixes
+from onecloud.plan._io import load_plan
+from onecloud.plan._models import Plan
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,7 @@ STACK = "lab"
 def clouds_yaml() -> Path:
     """The lab cloud up; waits while another `onecloud lab` command holds the machine's lock."""
     from onecloud.errors import LabError
-    from onecloud.lab.cloud import ensure_up
+    from onecloud.labcloud import ensure_up
 
     deadline = time.monotonic() + 900
     while True:
@@ -45,9 +45,9 @@ def clouds_yaml() -> Path:
 
 @pytest.fixture(scope="module")
 def runner(clouds_yaml: Path) -> Any:
-    from onecloud.iac.runner import Runner
+    from onecloud.iac import StackCli
 
-    return Runner({"OS_CLIENT_CONFIG_FILE": str(clouds_yaml)})
+    return StackCli({"OS_CLIENT_CONFIG_FILE": str(clouds_yaml)})
 
 
 @pytest.fixture(scope="module")
@@ -239,7 +239,7 @@ def test_guardrails_stop_a_bad_plan_before_anything_changes(
     runner: Any, cfg: Any, plan: Plan, tmp_path: Path
 ) -> None:
     """A plan that drops a protected system's DR and gives an intranet system a public IP."""
-    from onecloud.plan.io import dump_plan
+    from onecloud.plan._io import dump_plan
 
     protected = next(
         s for s in plan.systems if s.disposition == "migrate" and s.protection_level >= 3

@@ -1,6 +1,11 @@
 """The Pulumi program of onecloud: landing zones from the plan (see docs/stacks.md).
 
-`__main__` is the program the engine runs (Pulumi.yaml `main: src/onecloud/iac/`); `config`
-validates a stack's config; `program` wires the components of `components/`; `cli` runs the
-pulumi CLI through the project's toolchain (`onecloud stack up -s lab`).
+`__main__` is the program the engine runs (Pulumi.yaml `main: src/onecloud/iac/`): it validates
+the stack's config (`_config`), and `_program` wires the components of `components/`. The face
+is what the rest of onecloud uses: the pulumi CLI through the project's toolchain
+(`StackCli`) and the one reader of a stack's outputs (`systems_output`).
 """
+
+from onecloud.iac._stackcli import PulumiRun, StackCli, known_stacks, systems_output
+
+__all__ = ["PulumiRun", "StackCli", "known_stacks", "systems_output"]

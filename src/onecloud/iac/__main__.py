@@ -10,11 +10,11 @@ import pulumi
 
 from onecloud import paths
 from onecloud.errors import OnecloudError
-from onecloud.iac.config import load_stack_config
-from onecloud.iac.credentials import check_reachable, from_clouds_yaml
-from onecloud.iac.images import builtin_image
-from onecloud.iac.program import declare
-from onecloud.plan.io import load_plan
+from onecloud.iac._config import load_stack_config
+from onecloud.iac._credentials import check_reachable, from_clouds_yaml
+from onecloud.iac._images import builtin_image
+from onecloud.iac._program import declare
+from onecloud.plan import load_plan
 
 
 def _all_config() -> dict[str, object]:
@@ -26,17 +26,17 @@ def _all_config() -> dict[str, object]:
 
 def main() -> None:
     stack = pulumi.get_stack()
-    stack_file = paths.PROJECT_ROOT / "stacks" / f"Pulumi.{stack}.yaml"
+    stack_file = paths.stacks_dir() / f"Pulumi.{stack}.yaml"
     cfg = load_stack_config(_all_config(), stack, stack_file)
-    plan_path = paths.PROJECT_ROOT / cfg.plan
+    plan_path = paths.resolve(cfg.plan) if cfg.plan else paths.plan_file()
     plan = load_plan(plan_path)
     credentials = from_clouds_yaml(cfg.cloud)
     check_reachable(credentials.auth_url, cfg.cloud)
     image_file = cfg.image.file
     if image_file == "builtin":
         image_file = str(builtin_image())
-    elif image_file is not None and not image_file.startswith("/"):
-        image_file = str(paths.PROJECT_ROOT / image_file)
+    elif image_file is not None:
+        image_file = str(paths.resolve(image_file))
     declare(cfg, plan, credentials, image_file)
 
 

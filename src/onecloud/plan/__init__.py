@@ -1,32 +1,34 @@
-"""The plan: pure functions from the census to `onecloud.plan.models.Plan`, and its file.
+"""The plan: pure functions from the census to a `Plan`, and its file.
 
-`build_plan(census)` derives it; `load_plan(path)` reads `inventory/plan.yml` for the other parts.
-Imports are lazy so that `onecloud --help` stays fast.
+`build_plan(census)` derives it; `load_plan(path)` reads `inventory/plan.yml` for the other
+parts; `write_plan` writes it atomically; `render_rich`/`render_markdown` show it.
 """
 
-from __future__ import annotations
+from onecloud.plan._build import Options, build_plan
+from onecloud.plan._io import dump_plan, load_plan, parse_plan, write_plan
+from onecloud.plan._models import (
+    Flavor,
+    Plan,
+    PlannedSystem,
+    ProjectPlan,
+    Segment,
+    TargetServer,
+)
+from onecloud.plan._report import render_markdown, render_rich
 
-import importlib
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from onecloud.plan.build import Options, build_plan
-    from onecloud.plan.io import dump_plan, load_plan, write_plan
-    from onecloud.plan.models import Plan
-
-__all__ = ["Options", "Plan", "build_plan", "dump_plan", "load_plan", "write_plan"]
-
-_WHERE = {
-    "Options": "build",
-    "build_plan": "build",
-    "dump_plan": "io",
-    "load_plan": "io",
-    "write_plan": "io",
-    "Plan": "models",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        return getattr(importlib.import_module(f"onecloud.plan.{_WHERE[name]}"), name)
-    raise AttributeError(name)
+__all__ = [
+    "Flavor",
+    "Options",
+    "Plan",
+    "PlannedSystem",
+    "ProjectPlan",
+    "Segment",
+    "TargetServer",
+    "build_plan",
+    "dump_plan",
+    "load_plan",
+    "parse_plan",
+    "render_markdown",
+    "render_rich",
+    "write_plan",
+]

@@ -98,7 +98,7 @@ def backend_url() -> str:
     """The Pulumi state backend: a local folder outside git unless the user chose one."""
     if url := os.environ.get("PULUMI_BACKEND_URL"):
         return url
-    state = paths.state_dir() / "pulumi-state"
+    state = paths.pulumi_state_dir()
     state.mkdir(parents=True, exist_ok=True)
     return f"file://{state}"
 

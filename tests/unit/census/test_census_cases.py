@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from census_cases import BASE, build, cases, read_yaml
 
-from onecloud.census.loader import load_census
+from onecloud.census._loader import load_census
 from onecloud.errors import CensusError
 
 CASES = cases("census")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from onecloud.census.generate import GeneratorSpec, write_census
-from onecloud.census.loader import load_census
-from onecloud.plan.build import build_plan
+from onecloud.census._generate import GeneratorSpec, write_census
+from onecloud.census._loader import load_census
+from onecloud.plan._build import build_plan
 
 
 def test_generated_province_has_the_programme_shape(tmp_path: Path) -> None:
@@ -33,8 +33,8 @@ def test_generated_province_has_the_programme_shape(tmp_path: Path) -> None:
 
 
 def test_in_memory_census_matches_the_files(tmp_path: Path) -> None:
-    from onecloud.census.generate import generate
-    from onecloud.census.loader import census_from_data
+    from onecloud.census._generate import generate
+    from onecloud.census._loader import census_from_data
 
     spec = GeneratorSpec(systems=150, seed=3)
     write_census(spec, tmp_path)

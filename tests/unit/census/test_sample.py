@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from onecloud.census.loader import load_census
+from onecloud.census._loader import load_census
 from onecloud.paths import PROJECT_ROOT
 
 SAMPLE = PROJECT_ROOT / "inventory" / "census"

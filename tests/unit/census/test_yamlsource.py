@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from onecloud.census.yamlsource import YamlProblem, parse_text
+from onecloud.census._yamlsource import YamlProblem, parse_text
 
 
 def test_values_and_lines() -> None:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from onecloud.plan.io import load_plan
-from onecloud.plan.models import Plan
+from onecloud.plan._io import load_plan
+from onecloud.plan._models import Plan
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "iac"
 sys.path.insert(0, str(Path(__file__).parent))  # the harness module

@@ -1,6 +1,6 @@
 """Run the landing-zone program under Pulumi's mocks and record the resource graph.
 
-`run(plan, raw_config, stack)` declares everything `onecloud.iac.program.declare` declares and
+`run(plan, raw_config, stack)` declares everything `onecloud.iac._program.declare` declares and
 returns a `Graph`: each registered resource with its type, inputs, parent, provider, protect flag
 and dependencies, plus the stack outputs. Mocks return the inputs as outputs, ids
 `<name>_id`, and a few computed values a real provider would fill in.
@@ -16,10 +16,10 @@ import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mocks
 
-from onecloud.iac.config import load_stack_config
-from onecloud.iac.credentials import ScopeCredentials
-from onecloud.iac.program import declare
-from onecloud.plan.models import Plan
+from onecloud.iac._config import load_stack_config
+from onecloud.iac._credentials import ScopeCredentials
+from onecloud.iac._program import declare
+from onecloud.plan._models import Plan
 
 CREDENTIALS = ScopeCredentials(
     auth_url="http://127.0.0.1:5000/v3",

@@ -11,7 +11,7 @@ from conftest import FIXTURES
 from ruamel.yaml import YAML
 
 from onecloud.errors import ConfigError
-from onecloud.iac.config import load_stack_config
+from onecloud.iac._config import load_stack_config
 
 ERRORS = YAML(typ="safe").load((FIXTURES / "config_errors.yml").read_text(encoding="utf-8"))
 STACKS = Path(__file__).resolve().parents[3] / "stacks"

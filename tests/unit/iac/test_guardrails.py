@@ -9,7 +9,7 @@ from conftest import FIXTURES
 from harness import run
 from ruamel.yaml import YAML
 
-from onecloud.iac import guardrails as g
+from onecloud.iac import _guardrails as g
 
 CASES = YAML(typ="safe").load((FIXTURES / "guardrails.yml").read_text(encoding="utf-8"))
 

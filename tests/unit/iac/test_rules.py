@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from onecloud.iac.rules import WORLD, flows_for, pool_prefixes
-from onecloud.iac.tags import labels, parse_tags, to_metadata, to_tags
+from onecloud.iac._rules import WORLD, flows_for, pool_prefixes
+from onecloud.iac._tags import labels, parse_tags, to_metadata, to_tags
 
 
 def test_pool_prefixes_collapse_each_network(small_plan: Any) -> None:

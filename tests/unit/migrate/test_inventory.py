@@ -2,8 +2,8 @@ from pathlib import Path
 
 import yaml
 
-from onecloud.migrate.inventory import HEADER, render, render_files
-from onecloud.migrate.spec import SystemSpec
+from onecloud.contract._spec import SystemSpec
+from onecloud.migrate._inventory import HEADER, render, render_files
 
 
 def test_every_file_is_marked_generated(specs: dict[str, SystemSpec]) -> None:

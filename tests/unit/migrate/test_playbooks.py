@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from onecloud.migrate.inventory import render
-from onecloud.migrate.spec import SystemSpec
+from onecloud.contract._spec import SystemSpec
+from onecloud.migrate._inventory import render
 
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
 ROLES = sorted(p for p in (PLAYBOOKS / "roles").iterdir() if p.is_dir())

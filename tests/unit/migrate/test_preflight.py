@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from onecloud.migrate import preflight as pf
-from onecloud.migrate.spec import SystemSpec
+from onecloud.contract._spec import SystemSpec
+from onecloud.migrate import _preflight as pf
 
 FIX = Path(__file__).resolve().parents[2] / "fixtures" / "migrate"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from onecloud.plan.construct import trusted
-from onecloud.plan.models import Quota, TargetServer
+from onecloud.plan._construct import trusted
+from onecloud.plan._models import Quota, TargetServer
 
 
 def test_trusted_equals_validated() -> None:

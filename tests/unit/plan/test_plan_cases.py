@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from census_cases import build, cases, read_yaml
 
-from onecloud.census.loader import load_census
+from onecloud.census._loader import load_census
 from onecloud.errors import PlanError
-from onecloud.plan.build import Options, build_plan
+from onecloud.plan._build import Options, build_plan
 
 CASES = cases("plan")
 
@@ -57,7 +57,7 @@ def test_plan_case(case: Path, tmp_path: Path, monkeypatch) -> None:
     assert set(actual["systems"]) == set(expected["systems"])  # no system lost or invented
     _subset(expected, actual, "plan")
     # the plan is a valid instance of the contract and round-trips through YAML
-    from onecloud.plan.io import dump_plan, parse_plan
+    from onecloud.plan._io import dump_plan, parse_plan
 
     assert parse_plan(dump_plan(plan)) == plan
 
@@ -65,7 +65,7 @@ def test_plan_case(case: Path, tmp_path: Path, monkeypatch) -> None:
 def test_plan_is_deterministic(tmp_path: Path) -> None:
     from census_cases import BASE
 
-    from onecloud.plan.io import dump_plan
+    from onecloud.plan._io import dump_plan
 
     census = load_census(BASE)
     assert dump_plan(build_plan(census)) == dump_plan(build_plan(census))

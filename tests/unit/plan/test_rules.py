@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from onecloud.plan import dr
-from onecloud.plan.addressing import Pool, allocate, overlapping_networks
-from onecloud.plan.flavors import STANDARD, fit
-from onecloud.plan.placement import LEVELS, SegmentIndex
-from onecloud.plan.waves import Item, assign, components
+from onecloud.plan import _dr as dr
+from onecloud.plan._addressing import Pool, allocate, overlapping_networks
+from onecloud.plan._flavors import STANDARD, fit
+from onecloud.plan._placement import LEVELS, SegmentIndex
+from onecloud.plan._waves import Item, assign, components
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ def test_allocation_reports_full_segments() -> None:
 
 
 def test_segment_index_falls_back_up_to_city_only() -> None:
-    from onecloud.census.models import SegmentSpec
+    from onecloud.census._models import SegmentSpec
 
     segs = [
         SegmentSpec(name="i-prov", network="intranet", level="province", cidr="10.0.0.0/24"),
@@ -76,7 +76,7 @@ def test_segment_index_falls_back_up_to_city_only() -> None:
 
 
 def test_overlapping_networks_sweep() -> None:
-    from onecloud.census.models import PrivateNetwork
+    from onecloud.census._models import PrivateNetwork
 
     def net(i: str, *cidrs: str) -> PrivateNetwork:
         return PrivateNetwork(id=i, department="d", cidrs=list(cidrs), classification="intranet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ruamel.yaml import YAML
 
-from onecloud.plan.yamlout import dumps
+from onecloud.plan._yamlout import dumps
 
 TRICKY = {
     "plain": "edu-portal",

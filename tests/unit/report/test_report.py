@@ -7,15 +7,15 @@ from pathlib import Path
 
 from onecloud.cli import main
 from onecloud.paths import PROJECT_ROOT
-from onecloud.plan.io import load_plan
+from onecloud.plan._io import load_plan
+from onecloud.report._figures import progress
 from onecloud.report.ledger import read_states
-from onecloud.report.progress import progress
 
 PLAN = PROJECT_ROOT / "inventory" / "plan.yml"
 
 
 def _ledger(path: Path) -> None:
-    from onecloud.migrate.ledger import Ledger
+    from onecloud.contract._ledger import Ledger
 
     ledger = Ledger.open(path)
     try:

@@ -1,5 +1,5 @@
-from onecloud.migrate.spec import SystemSpec
-from onecloud.verify.checks import checks_for
+from onecloud.contract._spec import SystemSpec
+from onecloud.verify._checks import checks_for
 
 
 def test_migrated_checks_cover_target_data_and_source(specs: dict[str, SystemSpec]) -> None:

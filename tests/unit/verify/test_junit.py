@@ -1,10 +1,10 @@
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from onecloud.migrate.spec import SystemSpec
-from onecloud.verify import junit
-from onecloud.verify.checks import checks_for
-from onecloud.verify.probes import CheckResult
+from onecloud.contract._spec import SystemSpec
+from onecloud.verify import _junit as junit
+from onecloud.verify._checks import checks_for
+from onecloud.verify._probes import CheckResult
 
 
 def test_junit_suites_per_system(tmp_path: Path, specs: dict[str, SystemSpec]) -> None:

@@ -6,9 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from onecloud.migrate.spec import SystemSpec
-from onecloud.verify.checks import checks_for
-from onecloud.verify.probes import run_check
+from onecloud.contract._spec import SystemSpec
+from onecloud.verify._checks import checks_for
+from onecloud.verify._probes import run_check
 
 
 @dataclass

@@ -1,0 +1,161 @@
+"""The CLI edge where the product meets the lab: census and plan turned into lab host specs.
+
+The lab knows hosts (`onecloud.labhosts.HostSpec`), not censuses or plans; the product never
+imports the lab. This module, used by `onecloud lab up|targets`, the demo, the integration
+tests and the benchmarks, is the one place that turns one into the other:
+
+- every census host (or a plan's source host) becomes a legacy host at its address, seeded
+  with the lab workloads its systems run;
+- every target server of a workload stack becomes a host at the fixed IP Neutron gave it
+  (the stack's `systems` output), or, when the stack is not up, at the plan's planned address.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from onecloud.census import Census
+from onecloud.errors import LabError
+from onecloud.labhosts import CATALOG, HostSpec, HostStatus, hosts_up
+from onecloud.plan import Plan, PlannedSystem
+
+__all__ = [
+    "LAB_RANGE",
+    "ensure_target_hosts",
+    "legacy_specs",
+    "legacy_specs_of_census",
+    "target_specs",
+    "workloads_for",
+]
+
+log = logging.getLogger(__name__)
+
+#: the only range the lab may use: nothing outside it is ever contacted
+LAB_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
+LEGACY_PREFIX = 24
+
+
+def workloads_for(service_names: Iterable[str]) -> tuple[str, ...]:
+    """The lab workloads (`onecloud.labhosts.CATALOG`) whose services a system runs."""
+    names = set(service_names)
+    return tuple(
+        sorted(w.name for w in CATALOG.values() if names & {svc.name for svc in w.services})
+    )
+
+
+def _legacy(hosts: Mapping[str, tuple[str, list[str]]], disk_mb: int | None) -> list[HostSpec]:
+    """One legacy HostSpec per host: {name: (address, workloads)} in name order."""
+    return [
+        HostSpec(
+            name=name,
+            address=f"{addr}/{LEGACY_PREFIX}",
+            role="legacy",
+            workloads=tuple(dict.fromkeys(loads)),
+            disk_mb=disk_mb,
+        )
+        for name, (addr, loads) in sorted(hosts.items())
+    ]
+
+
+def legacy_specs_of_census(census: Census, where: Path | str = "census") -> list[HostSpec]:
+    """HostSpecs for every census host; hosts outside the lab range are refused."""
+    seeded: dict[str, list[str]] = {}
+    for system in census.systems:
+        if census.is_retired_status(system):
+            continue
+        for host_id in system.hosts:
+            seeded.setdefault(host_id, []).extend(
+                workloads_for(svc.name for svc in system.services)
+            )
+    hosts: dict[str, tuple[str, list[str]]] = {}
+    for host in census.hosts:
+        if ipaddress.IPv4Address(host.address) not in LAB_RANGE:
+            origin = census.origins.get(host.id, str(where))
+            raise LabError(
+                f"{origin}: host {host.id} has address {host.address}, outside the lab's "
+                f"{LAB_RANGE}; the lab only creates hosts it can keep on this machine",
+                hint="use the lab's sample census (inventory/census) or addresses in 198.18.0.0/15",
+            )
+        hosts[host.id] = (host.address, seeded.get(host.id, []))
+    return _legacy(hosts, None)
+
+
+def legacy_specs(
+    plan: Plan, *, systems: Iterable[str] | None = None, disk_mb: int | None = None
+) -> list[HostSpec]:
+    """HostSpecs of the legacy (source) hosts of migrating systems, for plans without a census
+    (the benchmarks')."""
+    wanted = set(systems) if systems is not None else None
+    found: dict[str, tuple[str, set[str]]] = {}
+    for s in plan.systems:
+        if s.disposition != "migrate" or (wanted is not None and s.id not in wanted):
+            continue
+        for h in s.sources:
+            _addr, loads = found.setdefault(h.id, (h.address, set()))
+            loads.update(workloads_for(svc.name for svc in s.services))
+    return _legacy({n: (a, sorted(w)) for n, (a, w) in found.items()}, disk_mb)
+
+
+def _prefix(plan: Plan, system: PlannedSystem) -> int:
+    for seg in plan.segments:
+        if seg.name == system.segment:
+            return ipaddress.IPv4Network(seg.cidr).prefixlen
+    return 24
+
+
+def target_specs(
+    plan: Plan,
+    outputs: Mapping[str, Any] | None,
+    *,
+    systems: Iterable[str] | None = None,
+    disk_mb: int | None = None,
+) -> tuple[list[HostSpec], Literal["stack", "plan"]]:
+    """HostSpecs of the target servers (role "target", no workloads), and where their addresses
+    came from. `outputs` is the stack's `systems` output, or None for the plan's. Pure."""
+    wanted = set(systems) if systems is not None else None
+    specs = []
+    origin: Literal["stack", "plan"] = "plan"
+    for s in plan.systems:
+        if s.disposition != "migrate" or (wanted is not None and s.id not in wanted):
+            continue
+        prefix = _prefix(plan, s)
+        entries: list[tuple[str, str]]
+        if outputs and s.id in outputs:
+            origin = "stack"
+            entries = [
+                (str(t["name"]), str(t["address"])) for t in (outputs[s.id].get("targets") or [])
+            ]
+        else:
+            entries = [(t.name, t.address) for t in s.targets]
+        for name, address in entries:
+            specs.append(
+                HostSpec(name=name, address=f"{address}/{prefix}", role="target", disk_mb=disk_mb)
+            )
+    return specs, origin
+
+
+def ensure_target_hosts(
+    plan: Plan,
+    outputs: Mapping[str, Any] | None,
+    *,
+    systems: Iterable[str] | None = None,
+    disk_mb: int | None = None,
+) -> list[HostStatus]:
+    """Make every planned cloud server a reachable SSH host at its fixed IP."""
+    specs, origin = target_specs(plan, outputs, systems=systems, disk_mb=disk_mb)
+    log.info("target hosts from the %s: %s", origin, ", ".join(s.name for s in specs))
+    if not specs:
+        return []
+    statuses = hosts_up(specs)
+    down = [s for s in statuses if not s.reachable]
+    if down:
+        raise LabError(
+            "target host(s) not reachable: "
+            + "; ".join(f"{s.name} ({s.address}): {s.detail}" for s in down),
+            hint="see the hosts' console logs with `onecloud lab status`",
+        )
+    return statuses

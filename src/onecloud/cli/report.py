@@ -1,0 +1,54 @@
+"""`onecloud report`: progress by wave, city and department, from the plan and the ledger."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def app(
+    plan_file: Annotated[
+        Path | None,
+        typer.Option("--plan", help="Plan file (default: inventory/plan.yml).", show_default=False),
+    ] = None,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            "--ledger",
+            help="Migration ledger (default: state dir/ledger.sqlite).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        str, typer.Option("--format", help="rich (terminal) or md (Markdown).")
+    ] = "rich",
+    out: Annotated[Path | None, typer.Option("--out", help="Write the report here.")] = None,
+) -> None:
+    """Show what moved, what is moving, what failed and what was retired."""
+    from rich.console import Console
+
+    from onecloud import paths
+    from onecloud._files import write_atomic
+    from onecloud.errors import UsageError
+    from onecloud.plan import load_plan
+    from onecloud.report import progress, render_markdown, render_rich
+    from onecloud.report.ledger import read_states
+
+    if fmt not in ("rich", "md"):
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format rich or --format md")
+    plan = load_plan(plan_file or paths.plan_file())
+    states, source = read_states(ledger or paths.ledger_file())
+    report = progress(plan, states, source)
+    if fmt == "md":
+        text = render_markdown(report)
+        if out:
+            write_atomic(out, text)
+        else:
+            typer.echo(text)
+    elif out:
+        with out.open("w", encoding="utf-8") as f:
+            render_rich(report, Console(file=f, width=140))
+    else:
+        render_rich(report, Console())

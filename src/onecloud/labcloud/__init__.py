@@ -1,0 +1,34 @@
+"""The lab cloud: a real OpenStack (Debian's packages) on 127.0.0.1, run by PID.
+
+`up()` installs what is missing and starts the services in stages (idempotent), `down()` stops
+what the lab started, `status()` says what answers; `clouds_yaml_path()` and `openstack_env()`
+point openstacksdk, the openstack CLI and Pulumi at it.
+"""
+
+from onecloud.labcloud._clouds import clouds_yaml_path, openstack_env
+from onecloud.labcloud._lifecycle import (
+    default_settings,
+    down,
+    ensure_up,
+    is_up,
+    memory_pss_kib,
+    status,
+    up,
+)
+from onecloud.labcloud._settings import CLOUD_NAME, CLOUD_NAME_DR, REGION, REGION_DR
+
+__all__ = [
+    "CLOUD_NAME",
+    "CLOUD_NAME_DR",
+    "REGION",
+    "REGION_DR",
+    "clouds_yaml_path",
+    "default_settings",
+    "down",
+    "ensure_up",
+    "is_up",
+    "memory_pss_kib",
+    "openstack_env",
+    "status",
+    "up",
+]

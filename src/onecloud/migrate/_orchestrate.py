@@ -1,0 +1,262 @@
+"""One `onecloud migrate` run from end to end, without any terminal output.
+
+plan + stack outputs -> system specs -> paramiko pre-flight -> inventory (jinja2) -> wave lock
+-> runner (ansible-runner playbooks, verification, rollbacks) -> outcomes. The CLI, the
+integration tests and the benchmark all call `migrate()`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from onecloud import paths
+from onecloud.contract import (
+    Ledger,
+    State,
+    SystemSpec,
+    build_spec,
+    remaining_steps,
+    select_systems,
+)
+from onecloud.errors import MigrationError, UsageError
+from onecloud.migrate import _inventory as inv
+from onecloud.migrate._playbooks import run_playbook
+from onecloud.migrate._run import MigrationRun, Observer, RunOptions, SystemOutcome
+from onecloud.migrate._sshprobe import preflight_systems
+from onecloud.plan import Plan
+from onecloud.plan import load_plan as plan_io_load
+from onecloud.verify import verify_for_migration
+
+__all__ = ["DryRun", "MigrateRequest", "load_plan", "load_specs", "migrate", "retire"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class MigrateRequest:
+    wave: int | None = None
+    systems: tuple[str, ...] = ()
+    stack: str | None = None
+    forks: int = 10
+    cutover_batch: int = 5
+    until: State = "completed"
+    dry_run: bool = False
+    plan_path: Path | None = None
+    ssh_config: Path | None = None
+    ledger: str | None = None
+    #: the stack's `systems` output; None: ask `read_outputs` (the CLI passes the iac reader)
+    outputs: Mapping[str, Any] | None = None
+    read_outputs: Callable[[str], Mapping[str, Any] | None] | None = None
+    verify: bool = True
+    inventory_dir: Path | None = None
+
+
+@dataclass(frozen=True)
+class DryRun:
+    """What a run would do: per system its state and the steps left, and the pre-flight."""
+
+    inventory: Path
+    rows: list[tuple[str, str, list[str], bool, list[str]]]  # id, state, steps, ok, problems
+
+
+def load_plan(path: Path | None) -> Plan:
+    p = path or paths.plan_file()
+    if not p.exists():
+        raise UsageError(f"no plan at {p}", hint="run `onecloud plan` first")
+    return plan_io_load(p)
+
+
+def load_specs(plan: Plan, req: MigrateRequest) -> tuple[list[SystemSpec], list[SystemSpec]]:
+    """(the systems of this run, every migrating system of their stack) as specs."""
+    chosen = select_systems(plan, wave=req.wave, system_ids=list(req.systems) or None,
+                            stack=req.stack)
+    stacks = {c.stack or "lab" for c in chosen}
+    if len(stacks) > 1:
+        raise UsageError(
+            f"the selected systems belong to several stacks: {', '.join(sorted(stacks))}",
+            hint="add --stack NAME to migrate one stack at a time",
+        )
+    stack = stacks.pop()
+    outputs = req.outputs
+    if outputs is None and req.read_outputs is not None:
+        outputs = req.read_outputs(stack)
+    specs = [build_spec(s, outputs) for s in chosen]
+    stack_specs = []
+    for s in plan.systems:
+        if s.disposition == "migrate" and (s.stack or "lab") == stack:
+            try:
+                stack_specs.append(build_spec(s, outputs))
+            except UsageError as exc:  # another system's problem must not block this run
+                log.warning("inventory: leaving out %s: %s", s.id, exc)
+    return specs, stack_specs
+
+
+def _app_paths_from_ledger(ledger: Ledger, specs: Sequence[SystemSpec]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for s in specs:
+        for (host, _kind, _name), value in ledger.manifests(s.id, "app_paths").items():
+            out[host] = json.loads(value)
+    return out
+
+
+def render_inventory(stack: str, stack_specs: Sequence[SystemSpec], *, ssh_config: Path | None,
+                     app_paths: dict[str, list[str]], out_dir: Path | None, digest: str
+                     ) -> Path:
+    return inv.render(stack, stack_specs, out_dir=out_dir, ssh_config=ssh_config,
+                      app_paths=app_paths, digest=digest)
+
+
+def migrate(
+    req: MigrateRequest,
+    *,
+    observer: Observer | None = None,
+    say: Callable[[str], None] | None = None,
+) -> list[SystemOutcome] | DryRun:
+    """Run (or, with `dry_run`, describe) a migration. Raises only for usage problems and a
+    held lock; failed systems are outcomes."""
+    say = say or (lambda m: log.info("%s", m))
+    plan = load_plan(req.plan_path)
+    specs, stack_specs = load_specs(plan, req)
+    stack = specs[0].stack
+    ssh_config = req.ssh_config or paths.ssh_config()
+    origin = {s.addresses_from for s in specs}
+    say(f"{len(specs)} system(s) of stack {stack}; target addresses from the "
+        f"{'/'.join(sorted(origin))}; ssh_config {ssh_config or '~/.ssh/config'}")
+    ledger = Ledger.open(req.ledger)
+    run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+    waves = sorted({s.wave for s in specs if s.wave is not None})
+    locks = [f"wave:{w}" for w in waves] or [f"system:{specs[0].id}"]
+    held: list[str] = []
+    outcomes: list[SystemOutcome] | None = None
+    try:
+        if not req.dry_run:
+            # before anything else: the inventory and the hosts belong to one runner at a time
+            for name in locks:
+                stale = ledger.acquire(name, run_id, sys.argv)
+                held.append(name)
+                if stale is not None:
+                    say(f"took over the lock {name} of run {stale.run_id} "
+                        f"(pid {stale.pid} is gone)")
+            interrupted = ledger.close_interrupted(run_id)
+            if interrupted:
+                say(f"{interrupted} step(s) of an earlier run were interrupted; resuming")
+        pre = preflight_systems(specs, ssh_config, workers=max(req.forks, 4))
+        app_paths = _app_paths_from_ledger(ledger, stack_specs)
+        for r in pre.values():
+            for host, apps in r.app_paths.items():
+                if apps:
+                    app_paths[host] = apps
+        inventory = render_inventory(stack, stack_specs, ssh_config=ssh_config,
+                                     app_paths=app_paths, out_dir=req.inventory_dir,
+                                     digest=plan.census_digest[:12])
+        say(f"inventory rendered: {inventory}")
+        if req.dry_run:
+            rows = []
+            for s in specs:
+                rec = ledger.system(s.id)
+                state: State = rec.state if rec else "planned"
+                problems = [str(f) for f in pre[s.id].errors()]
+                rows.append((s.id, str(state), [str(x) for x in
+                                                 remaining_steps(state, req.until)],
+                             pre[s.id].ok, problems))
+            return DryRun(inventory, rows)
+        failures = {}
+        for sid, r in pre.items():
+            if not r.ok:
+                errs = r.errors()
+                failures[sid] = (errs[0].host, "; ".join(f"{f.host}: {f.what} (fix: {f.fix})"
+                                                          for f in errs))
+        verifier = None
+        if req.verify:
+            def verifier(spec: SystemSpec) -> tuple[bool, str]:
+                return verify_for_migration(spec, ssh_config=ssh_config)
+
+        run = MigrationRun(specs, ledger, RunOptions(
+            forks=req.forks, until=req.until, ssh_config=ssh_config, inventory=inventory,
+            verify=verifier, cutover_batch=req.cutover_batch),
+            observer=observer, app_paths=app_paths, run_id=run_id)
+        outcomes = run.execute(failures)
+        return outcomes
+    finally:
+        ok = outcomes is not None and all(o.ok for o in outcomes)
+        for name in held:
+            ledger.release(name, run_id, "ok" if ok else "failed")
+        ledger.close()
+
+
+def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
+           ssh_config: Path | None = None, ledger_url: str | None = None,
+           forks: int = 5,
+           read_outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
+           ) -> tuple[str, str | None]:
+    """Archive a completed system's source with a checksum manifest and shut it down.
+
+    Returns (state, archive sha256). Refuses unless the ledger says `completed` and the
+    operator confirmed; a failed retire leaves the system `completed` and says why.
+    """
+    plan = load_plan(plan_path)
+    req = MigrateRequest(systems=(system_id,), read_outputs=read_outputs)
+    specs, stack_specs = load_specs(plan, req)
+    spec = specs[0]
+    ledger = Ledger.open(ledger_url)
+    try:
+        rec = ledger.system(system_id)
+        if rec is None or rec.state != "completed":
+            state = rec.state if rec else "planned"
+            raise MigrationError(
+                f"system {system_id} is {state}; only a completed system can be retired",
+                hint=f"finish its migration first: onecloud migrate --system {system_id}",
+            )
+        if not confirm:
+            raise UsageError(
+                f"retiring {system_id} archives and shuts down its source(s) "
+                f"{', '.join(p.source.name for p in spec.pairs)}",
+                hint=f"add --confirm to do it: onecloud migrate retire --system {system_id}"
+                " --confirm",
+            )
+        ssh_config = ssh_config or paths.ssh_config()
+        app_paths = _app_paths_from_ledger(ledger, stack_specs)
+        inventory = render_inventory(spec.stack, stack_specs, ssh_config=ssh_config,
+                                     app_paths=app_paths, out_dir=None,
+                                     digest=plan.census_digest[:12])
+        run_id = f"retire-{system_id}-{uuid.uuid4().hex[:6]}"
+        lock = f"system:{system_id}"
+        ledger.acquire(lock, run_id, sys.argv)
+        try:
+            event = ledger.record(system_id, "retire", "started", run_id=run_id,
+                                  state_before="completed")
+            result = run_playbook(
+                "retire_system.yml", inventory=inventory,
+                hosts=[p.source.name for p in spec.pairs],
+                private_data_dir=paths.ansible_dir(), forks=forks)
+            bad = [o for o in result.hosts.values() if not o.ok]
+            if bad:
+                o = bad[0]
+                ledger.finish(event, "failed", host=o.failed_on or o.host, task=o.failed_task,
+                              detail=o.message, playbook_run=result.ident)
+                raise MigrationError(
+                    f"retire of {system_id} failed on {o.failed_on or o.host}"
+                    f" at task '{o.failed_task}': {o.message}",
+                    hint="fix the host and run the same command again (it is idempotent)",
+                )
+            figures = result.stats.get("retire_system") or {}
+            sha = None
+            for host, f in figures.items():
+                sha = f.get("sha256")
+                ledger.put_manifest(system_id, host, "archive", str(f.get("archive")), str(sha))
+            ledger.finish(event, "ok", state_after="retired", playbook_run=result.ident,
+                          detail=f"archive sha256 {sha}")
+            ledger.set_state(system_id, "retired", clear_error=True)
+        finally:
+            ledger.release(lock, run_id, "done")
+        return "retired", sha
+    finally:
+        ledger.close()

@@ -1,0 +1,140 @@
+"""Run one check on its host(s) through testinfra (ssh backend with the lab's ssh_config).
+
+testinfra's paramiko backend ignores known_hosts, so the `ssh://` backend with `ssh_config`
+is used: host keys are checked exactly as Ansible checks them. The digest and row-count
+helpers are the very files the playbooks run (playbooks/files/), so both agree on "equal".
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from onecloud import paths
+from onecloud.verify._checks import Check
+
+__all__ = ["CheckResult", "HostPool", "run_check"]
+
+_HEALTH = (
+    "import sys, urllib.request\n"
+    "try:\n"
+    "    r = urllib.request.urlopen(sys.argv[1], timeout=5)\n"
+    "    print(r.status)\n"
+    "except urllib.error.HTTPError as e:\n"
+    "    print(e.code)\n"
+    "except OSError as e:\n"
+    "    print('error', e)\n"
+)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    check: Check
+    ok: bool
+    detail: str
+    seconds: float
+
+
+def _helper(name: str) -> str:
+    return (paths.playbooks_dir() / "files" / name).read_text(encoding="utf-8")
+
+
+class HostPool:
+    """testinfra hosts by name, created once and shared by the worker threads."""
+
+    def __init__(self, ssh_config: Path | None) -> None:
+        self.ssh_config = ssh_config
+        self._hosts: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Any:
+        import testinfra
+
+        with self._lock:
+            if name not in self._hosts:
+                kw: dict[str, Any] = {"ssh_config": str(self.ssh_config)} if self.ssh_config \
+                    else {}
+                self._hosts[name] = testinfra.get_host(f"ssh://{name}", **kw)
+            return self._hosts[name]
+
+
+def _digest(host: Any, paths_: list[str]) -> str:
+    script = _helper("tree_digest.sh")
+    cmd = f"bash -c {shlex.quote(script)} tree_digest " + " ".join(shlex.quote(p) for p in paths_)
+    out = host.run(cmd)
+    if out.rc != 0:
+        raise RuntimeError(f"digest failed (rc {out.rc}): {out.stderr.strip()[:200]}")
+    return str(out.stdout).strip()
+
+
+def _counts(host: Any, databases: list[dict[str, Any]]) -> dict[str, int]:
+    code = _helper("row_counts.py")
+    out = host.run(f"python3 -c {shlex.quote(code)} {shlex.quote(json.dumps(databases))}")
+    if out.rc != 0:
+        raise RuntimeError(f"row count failed (rc {out.rc}): {out.stderr.strip()[:200]}")
+    return {str(k): int(v) for k, v in json.loads(out.stdout).items()}
+
+
+def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
+    host = pool.get(check.host)
+    p = check.params
+    if check.kind == "service_running":
+        running = host.service(str(p["service"])).is_running
+        return running, "running" if running else "not running (service status != 0)"
+    if check.kind == "service_stopped":
+        running = host.service(str(p["service"])).is_running
+        return not running, "stopped" if not running else "still running"
+    if check.kind == "port_listening":
+        addrs = [str(a) for a in p["addresses"]]
+        for a in addrs:
+            if host.socket(f"tcp://{a}:{p['port']}").is_listening:
+                return True, f"listening on {a}:{p['port']}"
+        return False, f"nothing listens on {' or '.join(addrs)}:{p['port']}"
+    if check.kind == "port_closed":
+        listening = host.socket(f"tcp://{p['address']}:{p['port']}").is_listening
+        return not listening, "closed" if not listening else "still listening"
+    if check.kind == "health":
+        out = host.run(f"python3 -c {shlex.quote(_HEALTH)} {shlex.quote(str(p['url']))}")
+        code = str(out.stdout).strip()
+        return code == "200", f"HTTP {code or out.stderr.strip()[:120]}"
+    if check.kind == "data_digest":
+        assert check.peer is not None
+        source_digest = _digest(pool.get(check.peer), list(p["paths"]))
+        got = _digest(host, list(p["paths"]))
+        same = got == source_digest
+        return same, f"sha256 {got[:16]}" + ("" if same else f" != {source_digest[:16]}")
+    if check.kind == "row_counts":
+        assert check.peer is not None
+        counted = _counts(host, list(p["databases"]))
+        peer = pool.get(check.peer)
+        f = peer.file(f"{p['workdir']}/rowcounts.json")
+        if f.exists:
+            want: dict[str, int] = {
+                str(k): int(v) for k, v in json.loads(f.content_string or "{}").items()}
+            origin = "at the freeze"
+        else:
+            want = _counts(peer, list(p["databases"]))
+            origin = "live on the source"
+        diff = {k: (counted.get(k), want.get(k)) for k in set(counted) | set(want)
+                if counted.get(k) != want.get(k)}
+        if diff:
+            return False, "differ (target, source " + origin + "): " + ", ".join(
+                f"{k}: {a} vs {b}" for k, (a, b) in sorted(diff.items()))
+        return True, ", ".join(f"{k.rsplit(':', 1)[-1]}={v}" for k, v in sorted(counted.items()))
+    raise ValueError(f"unknown check kind {check.kind!r}")
+
+
+def run_check(check: Check, pool: HostPool) -> CheckResult:
+    """Run one check; an unreachable host or a broken probe is a failed check, not a crash."""
+    t0 = time.monotonic()
+    try:
+        ok, detail = _evaluate(check, pool)
+    except Exception as exc:  # testinfra raises plain RuntimeError/AssertionError over SSH
+        lines = str(exc).strip().splitlines()
+        ok, detail = False, f"could not check: {lines[-1] if lines else type(exc).__name__}"
+    return CheckResult(check, ok, detail, time.monotonic() - t0)

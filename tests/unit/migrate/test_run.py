@@ -1,0 +1,173 @@
+"""The runner's state machine over a fake playbook driver (no Ansible, no hosts)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from onecloud.contract._ledger import Ledger
+from onecloud.contract._spec import SystemSpec
+from onecloud.migrate import _run as runner_mod
+from onecloud.migrate._playbooks import HostOutcome, PlaybookResult, TaskEvent
+from onecloud.migrate._run import MigrationRun, RunOptions
+
+ROLES = {"freeze": "freeze_system", "sync": "sync_system", "switch": "switch_system"}
+
+
+class FakeAnsible:
+    """Plays back events; `fail` maps (playbook, source host) -> (role, task, on_host, msg)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, list[str], list[str] | None]] = []
+        self.fail: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        self.skip: set[str] = set()  # hosts a play never reaches (a failed `serial` batch)
+
+    def __call__(self, playbook: str, *, hosts: Sequence[str], tags: Sequence[str] | None = None,
+                 on_event: Callable[[TaskEvent], None] | None = None, **_: Any) -> PlaybookResult:
+        self.calls.append((playbook, list(hosts), list(tags) if tags else None))
+        outcomes = {}
+        for h in hosts:
+            o = HostOutcome(h)
+            if h in self.skip and playbook == "cutover_system.yml":
+                o.ok, o.ran, o.message = False, False, "not run"
+                outcomes[h] = o
+                continue
+            failure = self.fail.get((playbook, h))
+            if playbook == "cutover_system.yml":
+                for step in tags or ["freeze", "sync", "switch"]:
+                    role = ROLES[step]
+                    if failure and failure[0] == role:
+                        break
+                    if on_event:
+                        on_event(TaskEvent("ok", h, h, role, f"a task of {step}", "", time.time()))
+            if failure:
+                o.ok = False
+                o.failed_role, o.failed_task, o.failed_on, o.message = failure
+            outcomes[h] = o
+        status = "failed" if any(not o.ok for o in outcomes.values()) else "successful"
+        return PlaybookResult(playbook, f"id-{len(self.calls)}", status, 0, 0.1, outcomes,
+                              {"copy_data": {h: {"digest": "d", "copied": True, "stats": []}
+                                             for h in hosts}})
+
+
+@pytest.fixture()
+def fake(monkeypatch: pytest.MonkeyPatch) -> FakeAnsible:
+    f = FakeAnsible()
+    monkeypatch.setattr(runner_mod, "run_playbook", f)
+    return f
+
+
+@pytest.fixture()
+def ledger(tmp_path: Path):
+    led = Ledger.open(tmp_path / "l.sqlite")
+    yield led
+    led.close()
+
+
+def make(specs: dict[str, SystemSpec], ledger: Ledger, ids: list[str], *,
+         verify: Callable[[SystemSpec], tuple[bool, str]] | None = None,
+         until: str = "completed") -> MigrationRun:
+    opts = RunOptions(forks=5, until=until, inventory=Path("/inv"),  # type: ignore[arg-type]
+                      verify=verify or (lambda s: (True, "all checks passed")),
+                      private_data_dir=Path("/tmp/unused"))
+    return MigrationRun([specs[i] for i in ids], ledger, opts)
+
+
+def test_happy_path_walks_every_state(fake: FakeAnsible, ledger: Ledger,
+                                      specs: dict[str, SystemSpec]) -> None:
+    out = make(specs, ledger, ["edu-portal", "civil-ledger"]).execute()
+    assert all(o.ok and o.state == "completed" for o in out)
+    assert [c[0] for c in fake.calls] == [
+        "preflight_system.yml", "presync_system.yml", "cutover_system.yml"]
+    assert fake.calls[2][2] == ["freeze", "sync", "switch"]
+    steps = [(e.step, e.outcome) for e in ledger.events("edu-portal")]
+    assert steps == [(s, "ok") for s in (
+        "preflight", "presync", "freeze", "sync", "switch", "verify", "complete")]
+    rec = ledger.system("edu-portal")
+    assert rec is not None and rec.downtime_seconds is not None and rec.downtime_seconds >= 0
+
+
+def test_failure_mid_cutover_rolls_back_that_system_only(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    fake.fail[("cutover_system.yml", "civil-app-01")] = (
+        "copy_data", "Copy with rsync from the source to the target", "civil-ledger-1",
+        "rsync: write failed: No space left on device (28)")
+    out = {o.system: o for o in make(specs, ledger, ["edu-portal", "civil-ledger"]).execute()}
+    assert out["edu-portal"].ok and out["edu-portal"].state == "completed"
+    bad = out["civil-ledger"]
+    assert not bad.ok and bad.step == "sync" and bad.host == "civil-ledger-1"
+    assert bad.rolled_back is True and bad.state == "presynced"
+    assert ("rollback_system.yml", ["civil-app-01"], None) in fake.calls
+    failed = [e for e in ledger.events("civil-ledger") if e.outcome == "failed"]
+    assert len(failed) == 1 and "No space left" in (failed[0].detail or "")
+    assert failed[0].task == "Copy with rsync from the source to the target"
+    rec = ledger.system("civil-ledger")
+    assert rec is not None and "sync failed on civil-ledger-1" in (rec.last_error or "")
+
+
+def test_resume_runs_only_the_remaining_cutover_steps(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    ledger.ensure_system("edu-portal", stack="lab", wave=1)
+    ledger.set_state("edu-portal", "synced")
+    ledger.mark_freeze_start("edu-portal", "2026-01-01T00:00:00.000Z")
+    out = make(specs, ledger, ["edu-portal"]).execute()
+    assert out[0].ok and out[0].state == "completed"
+    assert fake.calls[0] == ("cutover_system.yml", ["edu-web-01"], ["switch"])
+
+
+def test_failed_verification_rolls_back(fake: FakeAnsible, ledger: Ledger,
+                                        specs: dict[str, SystemSpec]) -> None:
+    out = make(specs, ledger, ["edu-portal"],
+               verify=lambda s: (False, "edu-portal-1 data equals edu-web-01's: differ")
+               ).execute()
+    o = out[0]
+    assert not o.ok and o.step == "verify" and o.rolled_back and o.state == "presynced"
+
+
+def test_failed_rollback_is_finished_by_the_next_run(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    fake.fail[("cutover_system.yml", "edu-web-01")] = (
+        "sync_system", "Copy", "edu-web-01", "unreachable")
+    fake.fail[("rollback_system.yml", "edu-web-01")] = (
+        "rollback_system", "Start the services on the source", "edu-web-01", "unreachable")
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert o.rolled_back is False
+    rec = ledger.system("edu-portal")
+    assert rec is not None and rec.rollback_pending and rec.state == "frozen"
+    fake.fail.clear()
+    fake.calls.clear()
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert fake.calls[0][0] == "rollback_system.yml"  # first the pending rollback
+    assert o.ok and o.state == "completed"
+
+
+def test_preflight_failure_changes_nothing(fake: FakeAnsible, ledger: Ledger,
+                                           specs: dict[str, SystemSpec]) -> None:
+    run = make(specs, ledger, ["edu-portal", "civil-ledger"])
+    out = {o.system: o for o in run.execute(
+        {"civil-ledger": ("civil-ledger-1", "not enough disk space")})}
+    assert out["civil-ledger"].state == "planned" and out["civil-ledger"].step == "preflight"
+    assert all("civil-app-01" not in hosts for _p, hosts, _t in fake.calls)
+    assert out["edu-portal"].ok
+
+
+def test_until_stops_after_the_warm_copy(fake: FakeAnsible, ledger: Ledger,
+                                         specs: dict[str, SystemSpec]) -> None:
+    out = make(specs, ledger, ["edu-portal"], until="presynced").execute()
+    assert out[0].state == "presynced" and out[0].ok
+    assert [c[0] for c in fake.calls] == ["preflight_system.yml", "presync_system.yml"]
+
+
+def test_a_cutover_never_reached_is_not_rolled_back(fake: FakeAnsible, ledger: Ledger,
+                                                    specs: dict[str, SystemSpec]) -> None:
+    fake.skip.add("civil-app-01")
+    out = {o.system: o for o in make(specs, ledger, ["edu-portal", "civil-ledger"]).execute()}
+    assert out["edu-portal"].ok
+    o = out["civil-ledger"]
+    assert not o.ok and o.state == "presynced" and o.rolled_back is None
+    assert "not started" in (o.message or "")
+    assert all(c[0] != "rollback_system.yml" for c in fake.calls)
