@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 ONECLOUD := .venv/bin/onecloud
 
-.PHONY: help setup toolchain demo test unit lint bench lab-up lab-status lab-down clean
+.PHONY: help setup toolchain demo test unit lint format bench lab-up lab-status lab-down clean
 
 help: ## show this help
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -22,9 +22,13 @@ test: ## set up, bring the lab up, run unit and integration tests, take the lab 
 unit: ## fast unit tests only (no lab)
 	.venv/bin/pytest -m "not integration" -q
 
-lint: ## ruff and mypy
-	.venv/bin/ruff check src tests benchmarks
+lint: ## ruff (lint and format) and mypy
+	.venv/bin/ruff check src tests benchmarks policy
+	.venv/bin/ruff format --check src tests benchmarks policy
 	.venv/bin/mypy
+
+format: ## apply ruff format
+	.venv/bin/ruff format src tests benchmarks policy
 
 bench: ## run the benchmarks (they print figures)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; .venv/bin/python $$b || exit 1; done

@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 start=$(date +%s)
 scripts/setup.sh
 
+printf '\033[1m==> lint (ruff check, ruff format --check)\033[0m\n'
+.venv/bin/ruff check -q src tests benchmarks policy
+.venv/bin/ruff format --check -q src tests benchmarks policy
+
 mkdir -p reports
 lab_was_up=0
 .venv/bin/onecloud lab status >/dev/null 2>&1 && lab_was_up=1

@@ -14,10 +14,11 @@ def app(
         typer.Option("--plan", help="Plan file (default: inventory/plan.yml).", show_default=False),
     ] = None,
     ledger: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--ledger",
-            help="Migration ledger (default: state dir/ledger.sqlite).",
+            help="Ledger file or postgresql:// URL (default: $ONECLOUD_LEDGER, else the state "
+            "dir's SQLite). Read only.",
             show_default=False,
         ),
     ] = None,
@@ -31,16 +32,15 @@ def app(
 
     from onecloud import paths
     from onecloud._files import write_atomic
+    from onecloud.contract import LedgerView
     from onecloud.errors import UsageError
     from onecloud.plan import load_plan
     from onecloud.report import progress, render_markdown, render_rich
-    from onecloud.report.ledger import read_states
 
     if fmt not in ("rich", "md"):
         raise UsageError(f"unknown format {fmt!r}", hint="use --format rich or --format md")
     plan = load_plan(plan_file or paths.plan_file())
-    states, source = read_states(ledger or paths.ledger_file())
-    report = progress(plan, states, source)
+    report = progress(plan, LedgerView.read(ledger))
     if fmt == "md":
         text = render_markdown(report)
         if out:

@@ -26,6 +26,7 @@ from onecloud.contract._states import (
     phase_of,
     remaining_steps,
 )
+from onecloud.contract._view import LedgerStatus, LedgerView
 
 __all__ = [
     "DB_ENGINE_SERVICES",
@@ -35,6 +36,8 @@ __all__ = [
     "Endpoint",
     "Event",
     "Ledger",
+    "LedgerStatus",
+    "LedgerView",
     "LockInfo",
     "Pair",
     "Phase",

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from onecloud import paths
 from onecloud.contract._states import STATES, State, Step
@@ -30,12 +31,15 @@ from onecloud.errors import MigrationError, UsageError
 
 __all__ = [
     "SCHEMA",
+    "SYSTEM_COLUMNS",
     "Event",
     "Ledger",
     "LockInfo",
     "SystemRecord",
     "default_path",
     "now",
+    "public_url",
+    "resolve",
 ]
 
 SCHEMA_VERSION = 2
@@ -117,6 +121,42 @@ def default_path() -> Path:
     return paths.ledger_file()
 
 
+def resolve(target: str | Path | None = None) -> str | Path:
+    """Where a ledger target points: a PostgreSQL URL (str) or a SQLite file (Path).
+
+    `target` may be a file path, `sqlite:///abs/path` or `postgresql://...`; None (or "") means
+    $ONECLOUD_LEDGER, else the default SQLite file. `Ledger.open` and `LedgerView.read` both
+    resolve through here, so `migrate`, `verify` and `report` find the same ledger.
+    """
+    raw = str(target) if target is not None else os.environ.get("ONECLOUD_LEDGER", "")
+    if raw.startswith(("postgresql://", "postgres://")):
+        return raw
+    return Path(raw.removeprefix("sqlite://")) if raw else default_path()
+
+
+def public_url(url: str) -> str:
+    """A PostgreSQL URL without its user, password and query (fit to print)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2], query=""))
+
+
+def _psycopg(url: str) -> Any:
+    """The psycopg module, or a UsageError saying it is needed for this ledger."""
+    try:
+        import psycopg
+    except ImportError as exc:
+        raise UsageError(
+            f"the ledger {url.split('@')[-1]} is PostgreSQL but psycopg is not installed",
+            hint="pip install psycopg, or use a SQLite ledger file",
+        ) from exc
+    return psycopg
+
+
+#: the columns of `migration_systems` in `SystemRecord` order (see `system_record`)
+SYSTEM_COLUMNS = ("system_id, stack, wave, state, rollback_pending, last_error,"
+                  " freeze_started_at, serving_at, downtime_seconds, updated_at")
+
+
 @dataclass(frozen=True)
 class SystemRecord:
     system_id: str
@@ -129,6 +169,11 @@ class SystemRecord:
     serving_at: str | None
     downtime_seconds: float | None
     updated_at: str
+
+    @property
+    def failed(self) -> bool:
+        """The last step failed (an error is recorded) or a rollback is pending."""
+        return self.rollback_pending or bool(self.last_error)
 
 
 @dataclass(frozen=True)
@@ -185,17 +230,11 @@ class Ledger:
         `target` may be a file path, `sqlite:///abs/path` or `postgresql://...` (needs the
         `psycopg` package). None means $ONECLOUD_LEDGER, else the default SQLite file.
         """
-        raw = str(target) if target is not None else os.environ.get("ONECLOUD_LEDGER", "")
-        if raw.startswith(("postgresql://", "postgres://")):
-            try:
-                import psycopg
-            except ImportError as exc:
-                raise UsageError(
-                    f"the ledger {raw.split('@')[-1]} is PostgreSQL but psycopg is not installed",
-                    hint="pip install psycopg, or use a SQLite ledger file",
-                ) from exc
-            return cls(psycopg.connect(raw, autocommit=False), paramstyle="format", where=raw)
-        path = Path(raw.removeprefix("sqlite://")) if raw else default_path()
+        where = resolve(target)
+        if isinstance(where, str):
+            conn = _psycopg(where).connect(where, autocommit=False)
+            return cls(conn, paramstyle="format", where=where)
+        path = where
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(path, timeout=30, check_same_thread=False,
@@ -353,22 +392,18 @@ class Ledger:
 
     def system(self, system_id: str) -> SystemRecord | None:
         rows = self._query(
-            "SELECT system_id, stack, wave, state, rollback_pending, last_error,"
-            " freeze_started_at, serving_at, downtime_seconds, updated_at"
-            " FROM migration_systems WHERE system_id = ?", (system_id,))
+            f"SELECT {SYSTEM_COLUMNS} FROM migration_systems WHERE system_id = ?", (system_id,))
         if not rows:
             return None
-        return _system(rows[0])
+        return system_record(rows[0])
 
     def systems(self, wave: int | None = None) -> list[SystemRecord]:
-        sql = ("SELECT system_id, stack, wave, state, rollback_pending, last_error,"
-               " freeze_started_at, serving_at, downtime_seconds, updated_at"
-               " FROM migration_systems")
+        sql = f"SELECT {SYSTEM_COLUMNS} FROM migration_systems"
         params: tuple[Any, ...] = ()
         if wave is not None:
             sql += " WHERE wave = ?"
             params = (wave,)
-        return [_system(r) for r in self._query(sql + " ORDER BY system_id", params)]
+        return [system_record(r) for r in self._query(sql + " ORDER BY system_id", params)]
 
     def set_state(
         self,
@@ -499,7 +534,7 @@ class Ledger:
         return {(h, k, n): d for h, k, n, d in self._query(sql, params)}
 
 
-def _system(row: tuple[Any, ...]) -> SystemRecord:
+def system_record(row: tuple[Any, ...]) -> SystemRecord:
     (sid, stack, wave, state, pending, err, freeze, serving, downtime, updated) = row
     return SystemRecord(
         system_id=sid,

@@ -15,7 +15,7 @@ components and exports the outputs other parts read:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_openstack as openstack
@@ -120,35 +120,78 @@ def declare(
 ) -> dict[str, pulumi.Output]:
     """Declare the stack's resources; returns (and exports) its outputs."""
     sel = select(cfg, plan)
-    admin = openstack.Provider("admin", cloud=cfg.cloud, region=cfg.region)
-    admin_opts = pulumi.ResourceOptions(providers={"openstack": admin})
-    invoke = pulumi.InvokeOptions(provider=admin)
-    outputs: dict[str, pulumi.Output] = {}
-    needs: list[pulumi.Resource] = []
+    admin = _admin(cfg)
+    wired = _Wired()
+    segments = _network(cfg, sel, admin, wired)
+    image_id = _catalog(cfg, plan, sel, image_file, admin, wired)
+    identity = _identity(cfg, admin) if cfg.has("tenancy") or cfg.has("dr") else None
+    tenancy = None
+    if cfg.has("tenancy") and identity is not None:
+        tenancy = _tenancy(cfg, sel, credentials, identity, admin, wired)
+    if cfg.has("workloads"):
+        _workloads(cfg, sel, credentials, tenancy, segments, image_id, admin, wired)
+    if cfg.has("dr") and identity is not None:
+        _disaster_recovery(cfg, sel, credentials, identity, image_id, wired)
+    return _export(wired.outputs)
 
-    # network segments: here, or from the network stack
-    segments: dict[str, SegmentRef]
+
+@dataclass(frozen=True)
+class _Admin:
+    """The region's admin provider, as resource and invoke options."""
+
+    opts: pulumi.ResourceOptions
+    invoke: pulumi.InvokeOptions
+
+
+def _admin(cfg: StackConfig) -> _Admin:
+    admin = openstack.Provider("admin", cloud=cfg.cloud, region=cfg.region)
+    return _Admin(
+        opts=pulumi.ResourceOptions(providers={"openstack": admin}),
+        invoke=pulumi.InvokeOptions(provider=admin),
+    )
+
+
+@dataclass
+class _Wired:
+    """What the components declared so far: the stack's outputs (exported at the end), and the
+    components the workloads and DR depend on."""
+
+    outputs: dict[str, pulumi.Output] = field(default_factory=dict)
+    needs: list[pulumi.Resource] = field(default_factory=list)
+
+
+def _network(
+    cfg: StackConfig, sel: Selection, admin: _Admin, wired: _Wired
+) -> dict[str, SegmentRef]:
+    """The network segments: declared here, or read from the network stack."""
     if cfg.has("network"):
         net = NetworkSegments(
             "net",
             NetworkSegmentsArgs(
                 segments=sel.segments, external_network=cfg.external_network, dhcp=cfg.dhcp
             ),
-            opts=admin_opts,
+            opts=admin.opts,
         )
-        segments = net.refs
-        outputs["segments"] = net.segments_output
-        needs.append(net)
-    elif cfg.has("workloads"):
+        wired.outputs["segments"] = net.segments_output
+        wired.needs.append(net)
+        return net.refs
+    if cfg.has("workloads"):
         assert cfg.network_stack is not None
         ref = pulumi.StackReference(cfg.network_stack)
-        segments = refs_from_output(ref.get_output("segments"), sel.segments)
-    else:
-        segments = {}
+        return refs_from_output(ref.get_output("segments"), sel.segments)
+    return {}
 
-    # the region's catalog: here, or looked up by name
+
+def _catalog(
+    cfg: StackConfig,
+    plan: Plan,
+    sel: Selection,
+    image_file: str | None,
+    admin: _Admin,
+    wired: _Wired,
+) -> pulumi.Input[str]:
+    """The region's catalog (declared here, or its image looked up by name); the image id."""
     flavors = flavor_specs(plan)
-    image_id: pulumi.Input[str]
     if cfg.has("catalog"):
         catalog = Catalog(
             "catalog",
@@ -158,96 +201,141 @@ def declare(
                 image_file=image_file,
                 image_disk_format=cfg.image.disk_format,
             ),
-            opts=admin_opts,
+            opts=admin.opts,
         )
-        image_id = catalog.image_id
-        outputs["image_id"] = catalog.image_id
-        outputs["flavors"] = pulumi.Output.from_input(sorted(catalog.flavors))
-        needs.append(catalog)
+        wired.outputs["image_id"] = catalog.image_id
+        wired.outputs["flavors"] = pulumi.Output.from_input(sorted(catalog.flavors))
+        wired.needs.append(catalog)
         _check_flavors(sel.systems, flavors)
-    elif cfg.has("workloads") or cfg.has("dr"):
-        image_id = openstack.images.get_image_output(
-            name=cfg.image.name, most_recent=True, opts=invoke
+        return catalog.image_id
+    if cfg.has("workloads") or cfg.has("dr"):
+        return openstack.images.get_image_output(
+            name=cfg.image.name, most_recent=True, opts=admin.invoke
         ).id
-    else:
-        image_id = ""
+    return ""
 
-    if cfg.has("tenancy") or cfg.has("dr"):
-        scope = openstack.identity.get_auth_scope_output(name="current", opts=invoke)
-        operator_role = openstack.identity.get_role_output(name=cfg.operator_role, opts=invoke)
-        admin_role = openstack.identity.get_role_output(name=cfg.department_admin_role, opts=invoke)
 
-    if cfg.has("tenancy"):
-        tenancy = Tenancy(
-            "tenancy",
-            TenancyArgs(
-                projects=sel.projects,
-                credentials=credentials,
-                region=cfg.region,
-                operator_user_id=scope.user_id,
-                operator_role_id=operator_role.id,
-                department_admin_role_id=admin_role.id,
-            ),
-            opts=admin_opts,
-        )
-        outputs["projects"] = pulumi.Output.all(**{k: v.id for k, v in tenancy.projects.items()})
+@dataclass(frozen=True)
+class _Identity:
+    """The operator (the user the stack runs as) and the roles tenancy and DR grant."""
 
+    operator_user_id: pulumi.Input[str]
+    operator_role_id: pulumi.Input[str]
+    department_admin_role_id: pulumi.Input[str]
+
+
+def _identity(cfg: StackConfig, admin: _Admin) -> _Identity:
+    scope = openstack.identity.get_auth_scope_output(name="current", opts=admin.invoke)
+    operator_role = openstack.identity.get_role_output(name=cfg.operator_role, opts=admin.invoke)
+    admin_role = openstack.identity.get_role_output(
+        name=cfg.department_admin_role, opts=admin.invoke
+    )
+    return _Identity(scope.user_id, operator_role.id, admin_role.id)
+
+
+def _tenancy(
+    cfg: StackConfig,
+    sel: Selection,
+    credentials: ScopeCredentials,
+    identity: _Identity,
+    admin: _Admin,
+    wired: _Wired,
+) -> Tenancy:
+    """The departments' projects, their groups and role grants."""
+    tenancy = Tenancy(
+        "tenancy",
+        TenancyArgs(
+            projects=sel.projects,
+            credentials=credentials,
+            region=cfg.region,
+            operator_user_id=identity.operator_user_id,
+            operator_role_id=identity.operator_role_id,
+            department_admin_role_id=identity.department_admin_role_id,
+        ),
+        opts=admin.opts,
+    )
+    wired.outputs["projects"] = pulumi.Output.all(**{k: v.id for k, v in tenancy.projects.items()})
+    return tenancy
+
+
+def _workloads(
+    cfg: StackConfig,
+    sel: Selection,
+    credentials: ScopeCredentials,
+    tenancy: Tenancy | None,
+    segments: dict[str, SegmentRef],
+    image_id: pulumi.Input[str],
+    admin: _Admin,
+    wired: _Wired,
+) -> None:
+    """The systems' servers, ports, volumes and security groups, in their projects."""
     network_prefixes = {k: pool_prefixes(sel.segments, k) for k in ("extranet", "intranet")}
-    if cfg.has("workloads"):
-        if cfg.has("tenancy"):
-            providers: dict[str, openstack.Provider] = dict(tenancy.providers)
-        else:
-            # the projects belong to another stack (e.g. a big cloud's workloads split by
-            # waves): scope providers to them by name
-            providers = {
-                p: credentials.scoped_provider(
-                    f"scope-{p}", project_name=p, region=cfg.region, opts=pulumi.ResourceOptions()
-                )
-                for p in sorted({str(s.project) for s in sel.systems})
-            }
-        workloads = Workloads(
-            "workloads",
-            WorkloadsArgs(
-                systems=sel.systems,
-                segments=segments,
-                providers=providers,
-                image_id=image_id,
-                external_network=cfg.external_network,
-                network_prefixes=network_prefixes,
-                management_cidrs=cfg.management_cidrs,
-                volume_type=cfg.volume_type,
-                protect_volumes=cfg.protect_volumes,
-                depends_on=needs,
-            ),
-            opts=admin_opts,
-        )
-        outputs["systems"] = workloads.systems_output
+    if tenancy is not None:
+        providers: dict[str, openstack.Provider] = dict(tenancy.providers)
+    else:
+        # the projects belong to another stack (e.g. a big cloud's workloads split by
+        # waves): scope providers to them by name
+        providers = {
+            p: credentials.scoped_provider(
+                f"scope-{p}", project_name=p, region=cfg.region, opts=pulumi.ResourceOptions()
+            )
+            for p in sorted({str(s.project) for s in sel.systems})
+        }
+    workloads = Workloads(
+        "workloads",
+        WorkloadsArgs(
+            systems=sel.systems,
+            segments=segments,
+            providers=providers,
+            image_id=image_id,
+            external_network=cfg.external_network,
+            network_prefixes=network_prefixes,
+            management_cidrs=cfg.management_cidrs,
+            volume_type=cfg.volume_type,
+            protect_volumes=cfg.protect_volumes,
+            depends_on=wired.needs,
+        ),
+        opts=admin.opts,
+    )
+    wired.outputs["systems"] = workloads.systems_output
 
-    if cfg.has("dr"):
-        dr_admin = openstack.Provider("dr-admin", cloud=cfg.cloud, region=cfg.dr.region)
-        dr = DisasterRecovery(
-            "dr",
-            DisasterRecoveryArgs(
-                systems=sel.systems,
-                segments=sel.segments,
-                projects=sel.projects,
-                region=cfg.dr.region,
-                credentials=credentials,
-                operator_user_id=scope.user_id,
-                operator_role_id=operator_role.id,
-                department_admin_role_id=admin_role.id,
-                external_network=cfg.external_network,
-                image_id=image_id,
-                standby_tiers=cfg.dr.standby,
-                addressing=cfg.dr.addressing,
-                dhcp=cfg.dhcp,
-                depends_on=needs,
-            ),
-            opts=pulumi.ResourceOptions(providers={"openstack": dr_admin}),
-        )
-        outputs["dr"] = dr.dr_output
-        outputs["dr_region"] = pulumi.Output.from_input(cfg.dr.region)
 
+def _disaster_recovery(
+    cfg: StackConfig,
+    sel: Selection,
+    credentials: ScopeCredentials,
+    identity: _Identity,
+    image_id: pulumi.Input[str],
+    wired: _Wired,
+) -> None:
+    """The DR region's standby networks, projects and servers (its own admin provider)."""
+    dr_admin = openstack.Provider("dr-admin", cloud=cfg.cloud, region=cfg.dr.region)
+    dr = DisasterRecovery(
+        "dr",
+        DisasterRecoveryArgs(
+            systems=sel.systems,
+            segments=sel.segments,
+            projects=sel.projects,
+            region=cfg.dr.region,
+            credentials=credentials,
+            operator_user_id=identity.operator_user_id,
+            operator_role_id=identity.operator_role_id,
+            department_admin_role_id=identity.department_admin_role_id,
+            external_network=cfg.external_network,
+            image_id=image_id,
+            standby_tiers=cfg.dr.standby,
+            addressing=cfg.dr.addressing,
+            dhcp=cfg.dhcp,
+            depends_on=wired.needs,
+        ),
+        opts=pulumi.ResourceOptions(providers={"openstack": dr_admin}),
+    )
+    wired.outputs["dr"] = dr.dr_output
+    wired.outputs["dr_region"] = pulumi.Output.from_input(cfg.dr.region)
+
+
+def _export(outputs: dict[str, pulumi.Output]) -> dict[str, pulumi.Output]:
+    """Export the stack's outputs; returns them."""
     for k, v in outputs.items():
         pulumi.export(k, v)
     return outputs

@@ -14,7 +14,7 @@ INFRA, IDENTITY, APIS, WORKERS = 1, 2, 3, 4
 
 
 @dataclass(frozen=True)
-class Service:
+class Daemon:
     name: str
     stage: int
     argv: tuple[str, ...]
@@ -87,7 +87,7 @@ def rabbit_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def services(settings: Settings) -> list[Service]:
+def services(settings: Settings) -> list[Daemon]:
     """Every daemon of the lab cloud, in start order."""
     L, p = settings.layout, settings.ports
     nova = ("--config-file", str(L.conf("nova")))
@@ -99,7 +99,7 @@ def services(settings: Settings) -> list[Service]:
     )
     cinder = ("--config-file", str(L.conf("cinder")))
     return [
-        Service(
+        Daemon(
             "mariadb",
             INFRA,
             ("/usr/sbin/mariadbd", f"--defaults-file={L.conf('mysql', 'my.cnf')}"),
@@ -107,7 +107,7 @@ def services(settings: Settings) -> list[Service]:
             port=p.mysql,
             timeout=120,
         ),
-        Service(
+        Daemon(
             "epmd",
             INFRA,
             ("/usr/bin/epmd", "-address", settings.host, "-port", str(p.epmd)),
@@ -115,7 +115,7 @@ def services(settings: Settings) -> list[Service]:
             port=p.epmd,
             timeout=30,
         ),
-        Service(
+        Daemon(
             "rabbitmq",
             INFRA,
             ("/usr/sbin/runuser", "-u", "rabbitmq", "--", "/usr/lib/rabbitmq/bin/rabbitmq-server"),
@@ -124,7 +124,7 @@ def services(settings: Settings) -> list[Service]:
             port=p.rabbit,
             timeout=180,
         ),
-        Service(
+        Daemon(
             "memcached",
             INFRA,
             (
@@ -144,7 +144,7 @@ def services(settings: Settings) -> list[Service]:
             port=p.memcached,
             timeout=30,
         ),
-        Service(
+        Daemon(
             "keystone",
             IDENTITY,
             _uwsgi(
@@ -158,7 +158,7 @@ def services(settings: Settings) -> list[Service]:
             http_path="/v3",
             catalog_type="identity",
         ),
-        Service(
+        Daemon(
             "placement",
             APIS,
             _uwsgi(
@@ -172,7 +172,7 @@ def services(settings: Settings) -> list[Service]:
             http_path="/",
             catalog_type="placement",
         ),
-        Service(
+        Daemon(
             "neutron-server",
             APIS,
             ("/usr/bin/neutron-server", *neutron),
@@ -181,7 +181,7 @@ def services(settings: Settings) -> list[Service]:
             http_path="/",
             catalog_type="network",
         ),
-        Service(
+        Daemon(
             "glance-api",
             APIS,
             ("/usr/bin/glance-api", "--config-file", str(L.conf("glance", "glance-api.conf"))),
@@ -190,7 +190,7 @@ def services(settings: Settings) -> list[Service]:
             http_path="/versions",
             catalog_type="image",
         ),
-        Service(
+        Daemon(
             "cinder-api",
             APIS,
             ("/usr/bin/cinder-api", *cinder),
@@ -199,7 +199,7 @@ def services(settings: Settings) -> list[Service]:
             http_path="/",
             catalog_type="volumev3",
         ),
-        Service(
+        Daemon(
             "nova-api",
             APIS,
             ("/usr/bin/nova-api", *nova),
@@ -208,19 +208,19 @@ def services(settings: Settings) -> list[Service]:
             http_path="/",
             catalog_type="compute",
         ),
-        Service(
+        Daemon(
             "nova-conductor", WORKERS, ("/usr/bin/nova-conductor", *nova), marker="nova-conductor"
         ),
-        Service(
+        Daemon(
             "nova-scheduler", WORKERS, ("/usr/bin/nova-scheduler", *nova), marker="nova-scheduler"
         ),
-        Service(
+        Daemon(
             "cinder-scheduler",
             WORKERS,
             ("/usr/bin/cinder-scheduler", *cinder),
             marker="cinder-scheduler",
         ),
-        Service(
+        Daemon(
             "cinder-volume",
             WORKERS,
             (SYSTEM_PYTHON, str(L.bin / "cinder-volume"), *cinder),
@@ -228,7 +228,7 @@ def services(settings: Settings) -> list[Service]:
             env={"PYTHONPATH": str(L.python)},
             heartbeat="cinder-volume",
         ),
-        Service(
+        Daemon(
             "neutron-linuxbridge-agent",
             WORKERS,
             (
@@ -240,7 +240,7 @@ def services(settings: Settings) -> list[Service]:
             marker="neutron-linuxbridge-agent",
             heartbeat="Linux bridge agent",
         ),
-        Service(
+        Daemon(
             "nova-compute",
             WORKERS,
             (

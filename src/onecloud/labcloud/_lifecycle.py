@@ -30,7 +30,7 @@ from onecloud.labcloud._daemons import (
     IDENTITY,
     INFRA,
     WORKERS,
-    Service,
+    Daemon,
     rabbit_env,
     services,
 )
@@ -60,7 +60,7 @@ class UpResult:
 
 
 @dataclass(frozen=True)
-class ServiceStatus:
+class DaemonStatus:
     name: str
     pid: int | None
     endpoint: str
@@ -81,7 +81,7 @@ def _records(settings: Settings) -> dict[str, procs.ProcRecord]:
     return found
 
 
-def _answers(settings: Settings, svc: Service) -> bool:
+def _answers(settings: Settings, svc: Daemon) -> bool:
     if svc.port is None:
         return True
     if svc.http_path is not None:
@@ -89,7 +89,7 @@ def _answers(settings: Settings, svc: Service) -> bool:
     return health.tcp_open(settings.host, svc.port)
 
 
-def status(settings: Settings | None = None, *, heartbeats: bool = True) -> list[ServiceStatus]:
+def status(settings: Settings | None = None, *, heartbeats: bool = True) -> list[DaemonStatus]:
     """Each service: its PID, endpoint, whether it runs and answers (workers: heartbeat)."""
     settings = settings or default_settings()
     records = _records(settings)
@@ -107,7 +107,7 @@ def status(settings: Settings | None = None, *, heartbeats: bool = True) -> list
                 answering = beats.get(svc.heartbeat, False)
                 detail = "heartbeat" if answering else "no heartbeat"
         out.append(
-            ServiceStatus(
+            DaemonStatus(
                 svc.name,
                 rec.pid if running and rec else None,
                 svc.endpoint,
@@ -150,7 +150,7 @@ def _tail(path: Path, lines: int = 8) -> str:
     return "\n".join("    " + line[:200] for line in text[-lines:])
 
 
-def _fail(svc: Service, settings: Settings, why: str) -> LabError:
+def _fail(svc: Daemon, settings: Settings, why: str) -> LabError:
     logfile = settings.layout.logfile(svc.name)
     return LabError(
         f"lab cloud: {svc.name} {why}; its log {logfile} ends with:\n{_tail(logfile)}",
@@ -158,7 +158,7 @@ def _fail(svc: Service, settings: Settings, why: str) -> LabError:
     )
 
 
-def _start(svc: Service, settings: Settings, started: list[procs.ProcRecord]) -> procs.ProcRecord:
+def _start(svc: Daemon, settings: Settings, started: list[procs.ProcRecord]) -> procs.ProcRecord:
     logfile = settings.layout.logfile(svc.name)
     try:
         rec = procs.spawn(svc.name, svc.argv, env=svc.env, logfile=logfile, marker=svc.marker)
@@ -172,7 +172,7 @@ def _start(svc: Service, settings: Settings, started: list[procs.ProcRecord]) ->
     return rec
 
 
-def _wait(batch: Sequence[tuple[Service, procs.ProcRecord]], settings: Settings) -> None:
+def _wait(batch: Sequence[tuple[Daemon, procs.ProcRecord]], settings: Settings) -> None:
     """Until every service in `batch` answers; LabError naming the first one that died or hung."""
     pending = list(batch)
     t0 = time.monotonic()

@@ -52,7 +52,7 @@ def ensure_keypair(private_path: Path, comment: str) -> str:
     return generate_keypair(private_path, comment)
 
 
-def render_init_script(svc: workloads.Service) -> str:
+def render_init_script(svc: workloads.InitService) -> str:
     exports = "\n".join(f"export {k}" for k, _ in svc.env if k not in ("PORT", "BIND"))
     return (
         workloads.read_text("sysv-init.sh")

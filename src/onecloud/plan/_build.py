@@ -11,7 +11,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from onecloud.census import Census, Host, System, gc_paused
+from onecloud.census import Census, Department, Host, System, gc_paused
 from onecloud.errors import PlanError
 from onecloud.plan import _addressing as addressing
 from onecloud.plan import _disposition as disposition
@@ -64,20 +64,45 @@ def build_plan(
 
 
 def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
+    _check_options(opts)
+    depts = {d.id: d for d in census.departments}
+    hosts = {h.id: h for h in census.hosts}
+    systems = sorted(census.systems, key=lambda s: s.id)
+    decisions = disposition.decide(census)
+    catalogue = flavors.catalogue(census)
+    segments = _segments(census)
+    moving = _place_and_size(census, systems, decisions, depts, hosts, catalogue)
+    addresses = _addresses(segments, moving.requests, previous)
+    wave_plans, wave_of = _waves(systems, moving.placed, opts)
+    leaving = _departures(census, systems, decisions, wave_of, len(wave_plans))
+    planned = _planned_systems(census, systems, decisions, depts, hosts, moving, addresses, wave_of)
+    return trusted(
+        Plan,
+        version=1,
+        census_digest=census.digest,
+        segments=segments,
+        projects=_projects(planned, census, {f.name: f for f in catalogue}),
+        systems=planned,
+        waves=_plan_waves(wave_plans, leaving),
+        renumbered=_renumbered(census),
+        totals=_totals(census, planned, leaving),
+        flavors=catalogue,
+        platforms=_platforms(planned, census),
+        dr_center=census.sites.dr_center.id if census.sites.dr_center else None,
+    )
+
+
+def _check_options(opts: Options) -> None:
     if opts.max_systems_per_wave < 1 or opts.max_data_gb_per_wave <= 0:
         raise PlanError(
             "wave bounds must be positive",
             hint="use --max-systems-per-wave >= 1 and --max-data-gb-per-wave > 0",
         )
-    problems: list[str] = []
-    depts = {d.id: d for d in census.departments}
-    hosts = {h.id: h for h in census.hosts}
-    nets = {n.id: n for n in census.networks}
-    decisions = disposition.decide(census)
-    catalogue = flavors.catalogue(census)
-    segindex = placement.SegmentIndex(census.sites.segments)
-    clouds = {(c.kind, c.level, c.city) for c in census.sites.clouds}
-    segments = [
+
+
+def _segments(census: Census) -> list[Segment]:
+    """The census's target segments by name, CIDRs normalised and gateways filled in."""
+    return [
         trusted(
             Segment,
             name=s.name,
@@ -89,14 +114,35 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
         )
         for s in sorted(census.sites.segments, key=lambda s: s.name)
     ]
-    pools = {s.name: addressing.Pool(s.cidr, s.gateway) for s in segments}
 
-    # ---- placement and sizing of every migrating system
+
+@dataclass(frozen=True)
+class _Moving:
+    """The migrating systems: where each goes and the servers it gets."""
+
+    placed: dict[str, placement.Placement]
+    sized: dict[str, list[tuple[str, Flavor, int]]]  # system -> [(server, flavor, volume)]
+    notes: dict[str, list[str]]  # system -> sizing notes (only systems that have some)
+    requests: list[tuple[str, str]]  # (segment, server) for every server, in system order
+
+
+def _place_and_size(
+    census: Census,
+    systems: list[System],
+    decisions: dict[str, disposition.Decision],
+    depts: dict[str, Department],
+    hosts: dict[str, Host],
+    catalogue: list[Flavor],
+) -> _Moving:
+    """Place every migrating system and size its servers; PlanError lists what cannot be placed."""
+    nets = {n.id: n for n in census.networks}
+    segindex = placement.SegmentIndex(census.sites.segments)
+    clouds = {(c.kind, c.level, c.city) for c in census.sites.clouds}
+    problems: list[str] = []
     placed: dict[str, placement.Placement] = {}
-    sized: dict[str, list[tuple[str, Flavor, int]]] = {}  # system -> [(server, flavor, volume)]
-    notes: dict[str, list[str]] = defaultdict(list)
+    sized: dict[str, list[tuple[str, Flavor, int]]] = {}
+    notes: dict[str, list[str]] = {}
     requests: list[tuple[str, str]] = []
-    systems = sorted(census.systems, key=lambda s: s.id)
     for s in systems:
         if decisions[s.id].disposition != "migrate":
             continue
@@ -105,48 +151,65 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
         p = placement.place(census, s, dept, classes, segindex)
         where = census.origins.get(s.id, s.id)
         if (p.cloud, p.level, p.city) not in clouds:
-            problems.append(
-                f"{where}: system `{s.id}` needs a cloud of kind {p.cloud} at {p.level} level"
-                + (f" in city {p.city}" if p.city else "")
-                + f"; declare it in sites.yml `clouds` (kind: {p.cloud}, level: {p.level}"
-                + (f", city: {p.city})" if p.city else ")")
-            )
+            problems.append(_no_cloud(where, s, p))
         if p.segment is None:
-            problems.append(
-                f"{where}: no {p.network} segment for a {dept.level} department"
-                + (f" of city {dept.city}" if dept.city else "")
-                + f"; declare one in sites.yml `segments` (network: {p.network}, level: "
-                + f"{dept.level} or above)"
-            )
+            problems.append(_no_segment(where, p, dept))
             continue
         placed[s.id] = p
-        servers = []
-        for n, hid in enumerate(s.hosts, start=1):
-            h = hosts[hid]
-            flavor, ok = flavors.fit(catalogue, h.cpus, h.memory_mb)
-            if not ok:
-                notes[s.id].append(
-                    f"host {hid} ({h.cpus} CPUs, {h.memory_mb} MB) exceeds the largest flavor"
-                )
-            volume = _volume_gb(s) if n == 1 else 0
-            name = f"{s.id}-{n}"
-            servers.append((name, flavor, volume))
-            requests.append((p.segment, name))
+        servers, why = _size(s, hosts, catalogue)
         sized[s.id] = servers
+        if why:
+            notes[s.id] = why
+        requests.extend((p.segment, name) for name, _, _ in servers)
     if problems:
         raise PlanError(
             f"the census cannot be placed ({len(problems)} problems):\n" + "\n".join(problems),
             hint="declare the missing clouds and segments in sites.yml, then re-run",
         )
+    return _Moving(placed, sized, notes, requests)
 
-    # ---- addressing (sticky to the previous plan)
-    prev: dict[str, tuple[str, str]] = {}
-    if previous is not None:
-        for ps in previous.systems:
-            for t in ps.targets:
-                if ps.segment:
-                    prev[t.name] = (ps.segment, t.address)
-    addresses, full = addressing.allocate(pools, requests, prev)
+
+def _no_cloud(where: str, s: System, p: placement.Placement) -> str:
+    return (
+        f"{where}: system `{s.id}` needs a cloud of kind {p.cloud} at {p.level} level"
+        + (f" in city {p.city}" if p.city else "")
+        + f"; declare it in sites.yml `clouds` (kind: {p.cloud}, level: {p.level}"
+        + (f", city: {p.city})" if p.city else ")")
+    )
+
+
+def _no_segment(where: str, p: placement.Placement, dept: Department) -> str:
+    return (
+        f"{where}: no {p.network} segment for a {dept.level} department"
+        + (f" of city {dept.city}" if dept.city else "")
+        + f"; declare one in sites.yml `segments` (network: {p.network}, level: "
+        + f"{dept.level} or above)"
+    )
+
+
+def _size(
+    s: System, hosts: dict[str, Host], catalogue: list[Flavor]
+) -> tuple[list[tuple[str, Flavor, int]], list[str]]:
+    """A server per host of `s` ([(name, flavor, volume GB)], the first one holding the data
+    volume) and notes on hosts no flavor fits."""
+    servers = []
+    notes = []
+    for n, hid in enumerate(s.hosts, start=1):
+        h = hosts[hid]
+        flavor, ok = flavors.fit(catalogue, h.cpus, h.memory_mb)
+        if not ok:
+            notes.append(f"host {hid} ({h.cpus} CPUs, {h.memory_mb} MB) exceeds the largest flavor")
+        volume = _volume_gb(s) if n == 1 else 0
+        servers.append((f"{s.id}-{n}", flavor, volume))
+    return servers, notes
+
+
+def _addresses(
+    segments: list[Segment], requests: list[tuple[str, str]], previous: Plan | None
+) -> dict[str, str]:
+    """server -> address, sticky to the previous plan; PlanError names the segments too small."""
+    pools = {s.name: addressing.Pool(s.cidr, s.gateway) for s in segments}
+    addresses, full = addressing.allocate(pools, requests, _previous_addresses(previous))
     if full:
         need: dict[str, int] = defaultdict(int)
         for seg, _ in requests:
@@ -158,8 +221,24 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
             ),
             hint="widen the segment's CIDR in sites.yml or add a segment for that level and city",
         )
+    return addresses
 
-    # ---- waves
+
+def _previous_addresses(previous: Plan | None) -> dict[str, tuple[str, str]]:
+    """server -> (segment, address) in the previous plan."""
+    prev: dict[str, tuple[str, str]] = {}
+    if previous is not None:
+        for ps in previous.systems:
+            for t in ps.targets:
+                if ps.segment:
+                    prev[t.name] = (ps.segment, t.address)
+    return prev
+
+
+def _waves(
+    systems: list[System], placed: dict[str, placement.Placement], opts: Options
+) -> tuple[list[waves.WavePlan], dict[str, int]]:
+    """The waves of the placed systems, and system -> wave number."""
     movers = [
         waves.Item(
             s.id,
@@ -171,9 +250,27 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
         if s.id in placed
     ]
     wave_plans = waves.assign(movers, opts.max_systems_per_wave, opts.max_data_gb_per_wave)
-    wave_of = {sid: w.number for w in wave_plans for sid in w.systems}
+    return wave_plans, {sid: w.number for w in wave_plans for sid in w.systems}
 
-    # ---- what leaves when: hosts, rooms, networks
+
+@dataclass(frozen=True)
+class _Departures:
+    """What leaves when: the wave after which each room and network is empty (NEVER: it stays)."""
+
+    room_leave: dict[str, int]
+    net_leave: dict[str, int]
+    rooms_by_wave: dict[int, list[str]]  # wave -> rooms it vacates (at most the last wave)
+    nets_by_wave: dict[int, list[str]]  # wave -> networks it vacates (at most the last wave)
+
+
+def _departures(
+    census: Census,
+    systems: list[System],
+    decisions: dict[str, disposition.Decision],
+    wave_of: dict[str, int],
+    last: int,
+) -> _Departures:
+    """When hosts, rooms and networks leave; `last`: the number of waves."""
     departure: dict[str, int] = {}
     for s in systems:
         d = decisions[s.id].disposition
@@ -186,7 +283,6 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
         leave = departure.get(h.id, NEVER)
         room_leave[h.room] = max(room_leave.get(h.room, 1), leave)
         net_leave[h.network] = max(net_leave.get(h.network, 1), leave)
-    last = len(wave_plans)
     rooms_by_wave: dict[int, list[str]] = defaultdict(list)
     nets_by_wave: dict[int, list[str]] = defaultdict(list)
     for rid, leave in room_leave.items():
@@ -195,97 +291,108 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
     for nid, leave in net_leave.items():
         if leave != NEVER:
             nets_by_wave[min(leave, max(last, 1))].append(nid)
+    return _Departures(room_leave, net_leave, rooms_by_wave, nets_by_wave)
 
-    # ---- planned systems
+
+def _planned_systems(
+    census: Census,
+    systems: list[System],
+    decisions: dict[str, disposition.Decision],
+    depts: dict[str, Department],
+    hosts: dict[str, Host],
+    moving: _Moving,
+    addresses: dict[str, str],
+    wave_of: dict[str, int],
+) -> list[PlannedSystem]:
+    """Every system of the census as planned, by id."""
     planned: list[PlannedSystem] = []
     for s in systems:
-        dec = decisions[s.id]
-        got = placed.get(s.id)
         dept = depts[census.system_department[s.id]]
         fields = _common_fields(
-            s, census, dec, hosts, dept.city if dept.level != "province" else None
+            s, census, decisions[s.id], hosts, dept.city if dept.level != "province" else None
         )
-        if got is not None:
-            p = got
-            tier, why = dr.dr_tier(s.rpo_minutes, s.rto_minutes, s.protection_level)
-            extra = "; ".join(notes.get(s.id, []))
-            fields.update(
-                cloud=p.cloud,
-                level=p.level,
-                city=p.city,
-                segment=p.segment,
-                project=p.project,
-                stack=p.stack,
-                wave=wave_of[s.id],
-                dr_tier=tier,
-                dr_reason=why,
-                floating_ip=p.network == "extranet" and any(v.public for v in s.services),
-                placement_reason=p.reason + (f"; {extra}" if extra else ""),
-                targets=[
-                    trusted(
-                        TargetServer,
-                        name=name,
-                        address=addresses[name],
-                        flavor=f.name,
-                        volume_gb=vol,
-                    )
-                    for name, f, vol in sized[s.id]
-                ],
-            )
+        p = moving.placed.get(s.id)
+        if p is not None:
+            fields.update(_placed_fields(s, p, moving, addresses, wave_of[s.id]))
         planned.append(trusted(PlannedSystem, **fields))
+    return planned
 
-    projects = _projects(planned, census, {f.name: f for f in catalogue})
-    plan_waves = [
+
+def _placed_fields(
+    s: System, p: placement.Placement, moving: _Moving, addresses: dict[str, str], wave: int
+) -> dict[str, object]:
+    """The fields of a migrating system's plan that its placement, sizing and wave decide."""
+    tier, why = dr.dr_tier(s.rpo_minutes, s.rto_minutes, s.protection_level)
+    extra = "; ".join(moving.notes.get(s.id, []))
+    return {
+        "cloud": p.cloud,
+        "level": p.level,
+        "city": p.city,
+        "segment": p.segment,
+        "project": p.project,
+        "stack": p.stack,
+        "wave": wave,
+        "dr_tier": tier,
+        "dr_reason": why,
+        "floating_ip": p.network == "extranet" and any(v.public for v in s.services),
+        "placement_reason": p.reason + (f"; {extra}" if extra else ""),
+        "targets": [
+            trusted(
+                TargetServer,
+                name=name,
+                address=addresses[name],
+                flavor=f.name,
+                volume_gb=vol,
+            )
+            for name, f, vol in moving.sized[s.id]
+        ],
+    }
+
+
+def _plan_waves(wave_plans: list[waves.WavePlan], leaving: _Departures) -> list[Wave]:
+    return [
         trusted(
             Wave,
             number=w.number,
             systems=w.systems,
             data_gb=w.data_gb,
-            rooms_vacated=sorted(rooms_by_wave.get(w.number, [])),
-            networks_vacated=sorted(nets_by_wave.get(w.number, [])),
+            rooms_vacated=sorted(leaving.rooms_by_wave.get(w.number, [])),
+            networks_vacated=sorted(leaving.nets_by_wave.get(w.number, [])),
             deadline=w.deadline,
             notes=w.notes,
         )
         for w in wave_plans
     ]
-    renumbered = [
+
+
+def _renumbered(census: Census) -> list[Renumbering]:
+    return [
         trusted(Renumbering, network=n, cidr=c, overlaps_with=o)
         for n, c, o in addressing.overlapping_networks(census.networks)
     ]
+
+
+def _totals(census: Census, planned: list[PlannedSystem], leaving: _Departures) -> Totals:
     counts: dict[str, int] = defaultdict(int)
     for ps in planned:
         counts[ps.disposition] += 1
-    rooms_vacated = sum(1 for v in room_leave.values() if v != NEVER)
-    folded = {n for n, v in net_leave.items() if v != NEVER}
+    rooms_vacated = sum(1 for v in leaving.room_leave.values() if v != NEVER)
+    folded = {n for n, v in leaving.net_leave.items() if v != NEVER}
     egress_kept = sum(1 for n in census.networks if n.egress and n.id not in folded)
     public_clouds = {(ps.level, ps.city) for ps in planned if ps.cloud == "public"}
-    totals = trusted(
+    return trusted(
         Totals,
         systems=len(planned),
         retired=counts["retire"],
         consolidated=counts["consolidate"],
         migrated=counts["migrate"],
         retained=counts["retain"],
-        rooms_before=len(room_leave),
+        rooms_before=len(leaving.room_leave),
         rooms_vacated=rooms_vacated,
         networks_before=len(census.networks),
         networks_folded=len(folded),
         egress_before=sum(1 for n in census.networks if n.egress),
         egress_after=egress_kept + len(public_clouds),
-    )
-    return trusted(
-        Plan,
-        version=1,
-        census_digest=census.digest,
-        segments=segments,
-        projects=projects,
-        systems=planned,
-        waves=plan_waves,
-        renumbered=renumbered,
-        totals=totals,
-        flavors=catalogue,
-        platforms=_platforms(planned, census),
-        dr_center=census.sites.dr_center.id if census.sites.dr_center else None,
     )
 
 

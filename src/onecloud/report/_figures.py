@@ -1,12 +1,12 @@
-"""Progress by department, city and wave: pure, from the plan and the ledger's states."""
+"""Progress by department, city and wave: pure, from the plan and a view of the ledger."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from onecloud.contract import LedgerView, SystemRecord
 from onecloud.plan import Plan, PlannedSystem
-from onecloud.report.ledger import SystemState
 
 DONE = ("completed", "retired")
 
@@ -39,7 +39,7 @@ class Progress:
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # system, state, detail
 
 
-def _count(row: Row, s: PlannedSystem, st: SystemState | None) -> None:
+def _count(row: Row, s: PlannedSystem, st: SystemRecord | None) -> None:
     if s.disposition == "retire":
         row.retired += 1
     elif s.disposition == "consolidate":
@@ -58,7 +58,9 @@ def _count(row: Row, s: PlannedSystem, st: SystemState | None) -> None:
             row.moving += 1
 
 
-def progress(plan: Plan, states: dict[str, SystemState], source: str) -> Progress:
+def progress(plan: Plan, ledger: LedgerView) -> Progress:
+    """The plan's systems counted by the states the ledger holds (none: all waiting)."""
+    states = ledger.by_id()
     names = {p.department: p.department_name for p in plan.projects}
     total = Row("all", "programme")
     groups: dict[str, dict[str, Row]] = {"department": {}, "city": {}, "wave": {}}
@@ -78,9 +80,9 @@ def progress(plan: Plan, states: dict[str, SystemState], source: str) -> Progres
             row = groups[group].setdefault(key, Row(key, label))
             _count(row, s, st)
         if s.disposition == "migrate" and st is not None and st.failed and st.state not in DONE:
-            failures.append((s.id, st.state, st.detail or "failed"))
+            failures.append((s.id, st.state, st.last_error or "failed"))
     return Progress(
-        source=source,
+        source=ledger.source,
         total=total,
         by_department=[groups["department"][k] for k in sorted(groups["department"])],
         by_city=[groups["city"][k] for k in sorted(groups["city"])],

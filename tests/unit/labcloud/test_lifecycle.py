@@ -15,7 +15,7 @@ from onecloud.labcloud import _lifecycle as lifecycle
 from onecloud.labcloud import _procs as procs
 from onecloud.labcloud import _system as system
 from onecloud.labcloud._catalog import _fresh, image_bytes
-from onecloud.labcloud._daemons import INFRA, Service
+from onecloud.labcloud._daemons import INFRA, Daemon
 from onecloud.labcloud._secrets import load_or_create
 from onecloud.labcloud._settings import Layout, Ports, Settings
 
@@ -44,7 +44,7 @@ def test_one_lab_command_at_a_time(tmp_path: Path) -> None:
 
 def test_a_service_that_dies_is_named_with_its_log(tmp_path: Path) -> None:
     settings = _settings(tmp_path)
-    svc = Service(
+    svc = Daemon(
         "broken", INFRA, ("/bin/sh", "-c", "echo 'config error: no such option' >&2; exit 3"),
         marker="/bin/sh", port=1, timeout=10,
     )  # fmt: skip
@@ -64,7 +64,7 @@ def test_a_service_that_never_answers_times_out(tmp_path: Path) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     settings = _settings(tmp_path)
-    svc = Service("mute", INFRA, ("/bin/sh", "-c", "exec sleep 30"), marker="sleep", port=port,
+    svc = Daemon("mute", INFRA, ("/bin/sh", "-c", "exec sleep 30"), marker="sleep", port=port,
                   timeout=1)  # fmt: skip
     started: list[procs.ProcRecord] = []
     rec = lifecycle._start(svc, settings, started)
@@ -76,7 +76,7 @@ def test_a_service_that_never_answers_times_out(tmp_path: Path) -> None:
 
 
 def test_a_missing_executable_is_a_lab_error(tmp_path: Path) -> None:
-    svc = Service("ghost", INFRA, ("/nonexistent/ghostd",), marker="ghostd")
+    svc = Daemon("ghost", INFRA, ("/nonexistent/ghostd",), marker="ghostd")
     with pytest.raises(LabError, match="cannot start ghost: /nonexistent/ghostd"):
         lifecycle._start(svc, _settings(tmp_path), [])
 

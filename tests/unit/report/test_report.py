@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from onecloud.cli import main
+from onecloud.contract import Ledger, LedgerView
 from onecloud.paths import PROJECT_ROOT
 from onecloud.plan._io import load_plan
 from onecloud.report._figures import progress
-from onecloud.report.ledger import read_states
 
 PLAN = PROJECT_ROOT / "inventory" / "plan.yml"
 
 
 def _ledger(path: Path) -> None:
-    from onecloud.contract._ledger import Ledger
-
     ledger = Ledger.open(path)
     try:
         ledger.ensure_system("edu-portal", stack="lab", wave=1)
@@ -32,9 +29,10 @@ def _ledger(path: Path) -> None:
 
 
 def test_without_ledger_everything_waits(tmp_path: Path) -> None:
-    states, source = read_states(tmp_path / "absent.sqlite")
-    assert states == {} and "no ledger" in source
-    p = progress(load_plan(PLAN), states, source)
+    view = LedgerView.read(tmp_path / "absent.sqlite")
+    assert view.records == () and "no ledger" in view.source
+    p = progress(load_plan(PLAN), view)
+    assert p.source == f"no ledger at {tmp_path / 'absent.sqlite'} (nothing migrated yet)"
     assert (p.total.migrate, p.total.waiting, p.total.done) == (3, 3, 0)
     assert (p.total.retired, p.total.consolidated, p.total.retained) == (2, 2, 1)
     assert [r.label for r in p.by_city] == ["province", "foshan"]
@@ -43,31 +41,12 @@ def test_without_ledger_everything_waits(tmp_path: Path) -> None:
 def test_states_from_the_migration_ledger(tmp_path: Path) -> None:
     db = tmp_path / "ledger.sqlite"
     _ledger(db)
-    states, _ = read_states(db)
-    p = progress(load_plan(PLAN), states, "test")
+    p = progress(load_plan(PLAN), LedgerView.read(db))
+    assert p.source == f"ledger {db}"
     assert (p.total.done, p.total.failed, p.total.moving, p.total.waiting) == (1, 1, 1, 0)
     assert p.failures == [("health-permits", "presynced", "rsync 23")]
     wave1 = p.by_wave[0]
     assert (wave1.label, wave1.migrate, wave1.done) == ("1", 3, 1)
-
-
-def test_transitions_log_layout(tmp_path: Path) -> None:
-    db = tmp_path / "t.sqlite"
-    conn = sqlite3.connect(db)
-    conn.execute("CREATE TABLE transitions (system_id, wave, step, outcome, ts)")
-    conn.executemany(
-        "INSERT INTO transitions VALUES (?, ?, ?, ?, ?)",
-        [
-            ("edu-portal", 1, "preflighted", "ok", "2026-11-27T10:00:00Z"),
-            ("edu-portal", 1, "completed", "ok", "2026-11-27T11:00:00Z"),
-            ("civil-ledger", 1, "synced", "failed", "2026-11-27T10:30:00Z"),
-        ],
-    )
-    conn.commit()
-    conn.close()
-    states, _ = read_states(db)
-    assert states["edu-portal"].state == "completed" and not states["edu-portal"].failed
-    assert states["civil-ledger"].failed
 
 
 def test_cli_markdown_and_terminal(tmp_path: Path, capsys, monkeypatch) -> None:
@@ -84,3 +63,21 @@ def test_cli_markdown_and_terminal(tmp_path: Path, capsys, monkeypatch) -> None:
     assert main([*args, "--format", "html"]) == 2
     monkeypatch.setenv("ONECLOUD_STATE_DIR", str(tmp_path / "none"))
     assert main(["report", "--plan", str(tmp_path / "missing.yml")]) == 3
+
+
+def test_cli_finds_the_ledger_like_migrate(tmp_path: Path, capsys, monkeypatch) -> None:
+    state = tmp_path / "state"
+    monkeypatch.setenv("ONECLOUD_STATE_DIR", str(state))
+    monkeypatch.delenv("ONECLOUD_LEDGER", raising=False)
+    md = ["report", "--plan", str(PLAN), "--format", "md"]
+    assert main(md) == 0  # the default file, absent: the plan only, nothing created
+    assert f"States from no ledger at {state / 'ledger.sqlite'}" in capsys.readouterr().out
+    assert not state.exists()
+    db = tmp_path / "shared.sqlite"
+    _ledger(db)
+    monkeypatch.setenv("ONECLOUD_LEDGER", f"sqlite://{db}")
+    assert main(md) == 0
+    text = capsys.readouterr().out
+    assert f"States from ledger {db}." in text and "| health-permits | presynced |" in text
+    assert main([*md, "--ledger", str(tmp_path / "other.sqlite")]) == 0  # --ledger wins
+    assert "States from no ledger at" in capsys.readouterr().out

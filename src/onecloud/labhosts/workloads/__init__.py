@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["CATALOG", "Service", "Workload", "read_text"]
+__all__ = ["CATALOG", "InitService", "Workload", "read_text"]
 
 
 @dataclass(frozen=True)
-class Service:
+class InitService:
     """One SysV service of a workload (an /etc/init.d script inside the host)."""
 
     name: str
@@ -30,7 +30,7 @@ class Service:
 @dataclass(frozen=True)
 class Workload:
     name: str
-    services: tuple[Service, ...]
+    services: tuple[InitService, ...]
     #: data and program paths a migration must carry over (besides the packages)
     paths: tuple[str, ...]
     description: str
@@ -47,7 +47,7 @@ CATALOG: dict[str, Workload] = {
             name="webapp",
             description="Python web app serving ~200 seeded files from /srv/webapp/data",
             services=(
-                Service(
+                InitService(
                     "webapp",
                     8080,
                     app="webapp",
@@ -61,7 +61,7 @@ CATALOG: dict[str, Workload] = {
             name="sqlite",
             description="ledger app over SQLite /srv/ledgerapp/app.db (table records, 10k rows)",
             services=(
-                Service(
+                InitService(
                     "ledgerapp",
                     8081,
                     app="ledgerapp",
@@ -80,8 +80,8 @@ CATALOG: dict[str, Workload] = {
             name="postgresql",
             description="PostgreSQL 15 database permits (table permits, 100k rows) + permitsapp",
             services=(
-                Service("postgresql", None),
-                Service(
+                InitService("postgresql", None),
+                InitService(
                     "permitsapp",
                     8082,
                     user="postgres",

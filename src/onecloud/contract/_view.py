@@ -1,0 +1,115 @@
+"""The ledger as `report` reads it: a read-only snapshot of every system's record.
+
+`LedgerView.read` resolves its target exactly as `Ledger.open` does (a path, `sqlite:///...`,
+`postgresql://...`, else $ONECLOUD_LEDGER, else the default file) but never creates the file,
+its directory or the schema, never writes, and takes no wave lock: SQLite is opened with
+`mode=ro` and `query_only`, PostgreSQL in a read-only session. A ledger that is missing, has no
+tables yet or cannot be read gives an empty view that says why (`source`).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from onecloud.contract._ledger import (
+    SYSTEM_COLUMNS,
+    SystemRecord,
+    _psycopg,
+    public_url,
+    resolve,
+    system_record,
+)
+
+__all__ = ["LedgerStatus", "LedgerView"]
+
+#: read: the systems table was read; missing: no ledger file; empty: no migration tables yet;
+#: unreadable: the ledger could not be opened or queried (`error` says why)
+LedgerStatus = Literal["read", "missing", "empty", "unreadable"]
+
+_SELECT = f"SELECT {SYSTEM_COLUMNS} FROM migration_systems ORDER BY system_id"
+
+
+@dataclass(frozen=True)
+class LedgerView:
+    """What the ledger at `where` said when it was read (records ordered by system id)."""
+
+    where: str
+    status: LedgerStatus = "read"
+    records: tuple[SystemRecord, ...] = ()
+    error: str | None = None
+
+    @classmethod
+    def read(cls, target: str | Path | None = None) -> LedgerView:
+        """Read the ledger at a path or URL (None: $ONECLOUD_LEDGER, else the default file)."""
+        where = resolve(target)
+        if isinstance(where, str):
+            return _read_postgres(where)
+        return _read_sqlite(where)
+
+    @property
+    def source(self) -> str:
+        """Where the states come from, in words (the report prints it)."""
+        if self.status == "missing":
+            return f"no ledger at {self.where} (nothing migrated yet)"
+        if self.status == "empty":
+            return f"ledger {self.where} has no migration tables yet"
+        if self.status == "unreadable":
+            return f"ledger {self.where} unreadable ({self.error})"
+        return f"ledger {self.where}"
+
+    def system(self, system_id: str) -> SystemRecord | None:
+        return next((r for r in self.records if r.system_id == system_id), None)
+
+    def systems(self, wave: int | None = None) -> list[SystemRecord]:
+        return [r for r in self.records if wave is None or r.wave == wave]
+
+    def by_id(self) -> dict[str, SystemRecord]:
+        return {r.system_id: r for r in self.records}
+
+
+def _read_sqlite(path: Path) -> LedgerView:
+    where = str(path)
+    if not path.exists():
+        return LedgerView(where, "missing")
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+    except sqlite3.Error as exc:
+        return LedgerView(where, "unreadable", error=str(exc))
+    try:
+        conn.execute("PRAGMA query_only = ON")
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'migration_systems'"
+        ).fetchone()
+        if found is None:
+            return LedgerView(where, "empty")
+        rows = conn.execute(_SELECT).fetchall()
+    except sqlite3.Error as exc:
+        return LedgerView(where, "unreadable", error=str(exc))
+    finally:
+        conn.close()
+    return LedgerView(where, "read", tuple(system_record(r) for r in rows))
+
+
+def _read_postgres(url: str) -> LedgerView:
+    psycopg = _psycopg(url)
+    where = public_url(url)
+    conn: Any = None
+    try:
+        conn = psycopg.connect(url, autocommit=False)
+        conn.read_only = True
+        with conn.cursor() as cur:
+            cur.execute("SELECT to_regclass('migration_systems')")
+            found = cur.fetchone()
+            if found is None or found[0] is None:
+                return LedgerView(where, "empty")
+            cur.execute(_SELECT)
+            rows = cur.fetchall()
+    except psycopg.Error as exc:
+        return LedgerView(where, "unreadable", error=str(exc).strip())
+    finally:
+        if conn is not None:
+            conn.close()  # discards the read-only transaction
+    return LedgerView(where, "read", tuple(system_record(tuple(r)) for r in rows))
