@@ -28,8 +28,15 @@ from onecloud.contract import (
 )
 from onecloud.errors import MigrationError, UsageError
 from onecloud.migrate import _inventory as inv
-from onecloud.migrate._playbooks import run_playbook
-from onecloud.migrate._run import MigrationRun, Observer, RunOptions, SystemOutcome
+from onecloud.migrate._playbooks import PlaybookResult
+from onecloud.migrate._run import (
+    MigrationRun,
+    Observer,
+    PlaybookStep,
+    RunOptions,
+    SystemOutcome,
+    Verdict,
+)
 from onecloud.migrate._sshprobe import preflight_systems
 from onecloud.plan import Plan
 from onecloud.plan import load_plan as plan_io_load
@@ -192,6 +199,46 @@ def migrate(
         ledger.close()
 
 
+class _Unseen:
+    """What retire shows while it runs: nothing (the CLI prints its result)."""
+
+    def system_step(self, system: str, step: str, status: str, detail: str = "") -> None:
+        pass
+
+
+def _first_failure(result: PlaybookResult, _system: str) -> Verdict:
+    """Retire's verdict: the first host of the play that did not succeed, if any."""
+    bad = [o for o in result.hosts.values() if not o.ok]
+    if not bad:
+        return Verdict(True)
+    o = bad[0]
+    return Verdict(False, o.failed_on or o.host, o.failed_task, o.failed_role, o.message)
+
+
+def _archive_sha(result: PlaybookResult) -> str | None:
+    """The archive checksum retire reports: the last one of its figures."""
+    sha = None
+    for f in (result.stats.get("retire_system") or {}).values():
+        sha = f.get("sha256")
+    return sha
+
+
+def _retire_step(ledger: Ledger) -> PlaybookStep:
+    """Retire as a playbook step: from `completed` (checked before) to `retired`; each
+    source's archive and its checksum go to the ledger's manifests."""
+
+    def record_archives(result: PlaybookResult, system: str) -> str:
+        figures = result.stats.get("retire_system") or {}
+        for host, f in figures.items():
+            ledger.put_manifest(system, host, "archive", str(f.get("archive")),
+                                str(f.get("sha256")))
+        return f"archive sha256 {_archive_sha(result)}"
+
+    return PlaybookStep("retire", "retire_system.yml", after=lambda _sid: "retired",
+                        clear_error=True, state_before="completed", judge=_first_failure,
+                        detail=record_archives)
+
+
 def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
            ssh_config: Path | None = None, ledger_url: str | None = None,
            forks: int = 5,
@@ -200,7 +247,8 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
     """Archive a completed system's source with a checksum manifest and shut it down.
 
     Returns (state, archive sha256). Refuses unless the ledger says `completed` and the
-    operator confirmed; a failed retire leaves the system `completed` and says why.
+    operator confirmed; a failed retire leaves the system `completed` and says why. The
+    playbook runs as a step of a one-system `MigrationRun` (`MigrationRun.play_step`).
     """
     plan = load_plan(plan_path)
     req = MigrateRequest(systems=(system_id,), read_outputs=read_outputs)
@@ -231,30 +279,16 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
         lock = f"system:{system_id}"
         ledger.acquire(lock, run_id, sys.argv)
         try:
-            event = ledger.record(system_id, "retire", "started", run_id=run_id,
-                                  state_before="completed")
-            result = run_playbook(
-                "retire_system.yml", inventory=inventory,
-                hosts=[p.source.name for p in spec.pairs],
-                private_data_dir=paths.ansible_dir(), forks=forks)
-            bad = [o for o in result.hosts.values() if not o.ok]
-            if bad:
-                o = bad[0]
-                ledger.finish(event, "failed", host=o.failed_on or o.host, task=o.failed_task,
-                              detail=o.message, playbook_run=result.ident)
+            run = MigrationRun([spec], ledger, RunOptions(forks=forks, inventory=inventory),
+                               observer=_Unseen(), run_id=run_id)
+            result, verdicts = run.play_step(_retire_step(ledger), [system_id])
+            v = verdicts[system_id]
+            if not v.ok:
                 raise MigrationError(
-                    f"retire of {system_id} failed on {o.failed_on or o.host}"
-                    f" at task '{o.failed_task}': {o.message}",
+                    f"retire of {system_id} failed on {v.host} at task '{v.task}': {v.message}",
                     hint="fix the host and run the same command again (it is idempotent)",
                 )
-            figures = result.stats.get("retire_system") or {}
-            sha = None
-            for host, f in figures.items():
-                sha = f.get("sha256")
-                ledger.put_manifest(system_id, host, "archive", str(f.get("archive")), str(sha))
-            ledger.finish(event, "ok", state_after="retired", playbook_run=result.ident,
-                          detail=f"archive sha256 {sha}")
-            ledger.set_state(system_id, "retired", clear_error=True)
+            sha = _archive_sha(result)
         finally:
             ledger.release(lock, run_id, "done")
         return "retired", sha

@@ -96,6 +96,177 @@ def _delegate(res: Mapping[str, Any], host: str) -> str:
     return host
 
 
+def _artifacts(private_data_dir: Path, ident: str) -> Path:
+    """Where ansible-runner keeps the artifacts (events, stdout) of the run `ident`."""
+    return private_data_dir / "artifacts" / ident
+
+
+def _prepare_artifacts(private_data_dir: Path, playbook: str) -> str:
+    """Make ansible-runner's private data directory; returns the new run's ident."""
+    private_data_dir.mkdir(parents=True, exist_ok=True)
+    (private_data_dir / "env").mkdir(exist_ok=True)
+    stem = playbook.removesuffix(".yml")
+    return f"{time.strftime('%Y%m%dT%H%M%S')}-{stem}-{uuid.uuid4().hex[:6]}"
+
+
+def _envvars(private_data_dir: Path, forks: int) -> dict[str, str]:
+    """The environment of ansible-playbook: this venv's Ansible, host keys checked."""
+    venv_bin = str(Path(sys.executable).parent)
+    return {
+        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
+        "ANSIBLE_HOST_KEY_CHECKING": "True",
+        "ANSIBLE_ROLES_PATH": str(playbooks_dir() / "roles"),
+        "ANSIBLE_PIPELINING": "True",
+        "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_TIMEOUT": "15",
+        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
+        "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "tmp"),
+        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private_data_dir / "cp"),
+    }
+
+
+def _task_event(kind: str, data: Mapping[str, Any]) -> TaskEvent:
+    """A `runner_on_*` event of ansible-runner as a `TaskEvent`."""
+    host = str(data["host"])
+    res = data.get("res") or {}
+    short = kind.removeprefix("runner_on_")
+    return TaskEvent(
+        kind=short,
+        host=host,
+        on_host=_delegate(res, host) if isinstance(res, Mapping) else host,
+        role=str(data.get("role") or ""),
+        task=str(data.get("task") or ""),
+        message=_message(res) if short in ("failed", "unreachable") else "",
+        at=time.time(),
+        ignored=bool(data.get("ignore_errors")),
+        task_path=str(data.get("task_path") or ""),
+    )
+
+
+class _PlayEvents:
+    """Follows a play's events: per host its outcome, the `set_stats` figures, the hosts the
+    play processed; hands every task event on to `on_event`."""
+
+    def __init__(self, hosts: Sequence[str],
+                 on_event: Callable[[TaskEvent], None] | None) -> None:
+        self.outcomes = {h: HostOutcome(h) for h in hosts}
+        self.stats: dict[str, Any] = {}
+        self.processed: set[str] = set()
+        self.on_event = on_event
+
+    def handle(self, event: dict[str, Any]) -> bool:
+        """ansible-runner's `event_handler` (True: keep the event in the artifacts)."""
+        kind = event.get("event", "")
+        data = event.get("event_data") or {}
+        if kind == "playbook_on_stats":
+            self._play_stats(data)
+            return True
+        if not kind.startswith("runner_on_") or "host" not in data:
+            return True
+        ev = _task_event(kind, data)
+        if ev.kind in ("failed", "unreachable") and not ev.ignored:
+            self._task_failed(ev)
+        self._pass_on(ev)
+        return True
+
+    def _play_stats(self, data: Mapping[str, Any]) -> None:
+        """The play's recap: the figures, the hosts processed, the hosts that failed."""
+        self.stats.update(data.get("artifact_data") or {})
+        self.processed.update(data.get("processed") or {})
+        for key in ("failures", "dark"):
+            for h in (data.get(key) or {}):
+                o = self.outcomes.setdefault(h, HostOutcome(h))
+                o.ok = False
+                o.unreachable = o.unreachable or key == "dark"
+
+    def _task_failed(self, ev: TaskEvent) -> None:
+        o = self.outcomes.setdefault(ev.host, HostOutcome(ev.host))
+        # a host stops at its first unrescued failure, so the last one seen is the cause
+        o.failed_task, o.failed_role, o.failed_on = ev.task, ev.role, ev.on_host
+        o.message = ev.message
+        o.unreachable = ev.kind == "unreachable"
+
+    def _pass_on(self, ev: TaskEvent) -> None:
+        if self.on_event is not None:
+            try:
+                self.on_event(ev)
+            except Exception:  # a display bug must not break a migration
+                log.exception("event callback failed")
+
+
+def _call_runner(
+    run: Callable[..., Any],
+    playbook: str,
+    *,
+    inventory: Path,
+    hosts: Sequence[str],
+    private_data_dir: Path,
+    forks: int,
+    tags: Sequence[str] | None,
+    extravars: Mapping[str, Any] | None,
+    ident: str,
+    events: _PlayEvents,
+    timeout: int | None,
+) -> tuple[Any, float]:
+    """Run the playbook with ansible-runner's `run`; (its runner, the seconds it took)."""
+    envvars = _envvars(private_data_dir, forks)
+    t0 = time.monotonic()
+    runner = run(
+        private_data_dir=str(private_data_dir),
+        project_dir=str(playbooks_dir()),
+        playbook=playbook,
+        inventory=str(inventory),
+        limit=",".join(hosts),
+        forks=forks,
+        tags=",".join(tags) if tags else None,
+        extravars=dict(extravars or {}),
+        envvars=envvars,
+        ident=ident,
+        quiet=True,
+        rotate_artifacts=200,
+        event_handler=events.handle,
+        timeout=timeout,
+    )
+    return runner, time.monotonic() - t0
+
+
+def _clear_rescued(outcomes: dict[str, HostOutcome]) -> set[str]:
+    """Hosts that failed and then were rescued are ok: the stats said which really failed.
+
+    Returns those that failed in the stats."""
+    failed_in_stats = {h for h, o in outcomes.items() if not o.ok}
+    for h, o in outcomes.items():
+        if h not in failed_in_stats and o.failed_task is not None:
+            o.failed_task = o.failed_role = o.failed_on = o.message = None
+            o.unreachable = False
+    return failed_in_stats
+
+
+def _mark_not_reached(outcomes: dict[str, HostOutcome], processed: set[str]) -> None:
+    for h, o in outcomes.items():
+        if h not in processed and o.ok:
+            # e.g. a `serial` batch failed as a whole and Ansible skipped the later batches
+            o.ok, o.ran = False, False
+            o.message = "not run: the play stopped before it reached this host"
+
+
+def _judge_run(outcomes: dict[str, HostOutcome], failed_in_stats: set[str], status: Any,
+               rc: Any, stdout: Path) -> None:
+    """A run that did not end, or failed with no host failing, fails every host."""
+    if status not in ("successful", "failed"):
+        # timeout, canceled, error: nobody can be trusted to have finished
+        for o in outcomes.values():
+            if o.ok:
+                o.ok = False
+                o.message = f"ansible-playbook ended with status {status} (rc {rc})"
+    elif status == "failed" and not failed_in_stats:
+        for o in outcomes.values():
+            o.ok = False
+            o.message = o.message or f"ansible-playbook failed (rc {rc}); see {stdout}"
+
+
 def run_playbook(
     playbook: str,
     *,
@@ -113,111 +284,17 @@ def run_playbook(
 
     if not hosts:
         raise MigrationError(f"{playbook}: no hosts to run on (internal error)")
-    private_data_dir.mkdir(parents=True, exist_ok=True)
-    (private_data_dir / "env").mkdir(exist_ok=True)
-    stem = playbook.removesuffix(".yml")
-    ident = f"{time.strftime('%Y%m%dT%H%M%S')}-{stem}-{uuid.uuid4().hex[:6]}"
-    venv_bin = str(Path(sys.executable).parent)
-    envvars = {
-        "PATH": venv_bin + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin"),
-        "ANSIBLE_HOST_KEY_CHECKING": "True",
-        "ANSIBLE_ROLES_PATH": str(playbooks_dir() / "roles"),
-        "ANSIBLE_PIPELINING": "True",
-        "ANSIBLE_FORKS": str(forks),
-        "ANSIBLE_NOCOLOR": "1",
-        "ANSIBLE_RETRY_FILES_ENABLED": "False",
-        "ANSIBLE_TIMEOUT": "15",
-        "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3",
-        "ANSIBLE_LOCAL_TEMP": str(private_data_dir / "tmp"),
-        "ANSIBLE_SSH_CONTROL_PATH_DIR": str(private_data_dir / "cp"),
-    }
-    outcomes = {h: HostOutcome(h) for h in hosts}
-    stats: dict[str, Any] = {}
-    processed: set[str] = set()
-
-    def handler(event: dict[str, Any]) -> bool:
-        kind = event.get("event", "")
-        data = event.get("event_data") or {}
-        if kind == "playbook_on_stats":
-            stats.update(data.get("artifact_data") or {})
-            processed.update(data.get("processed") or {})
-            for key in ("failures", "dark"):
-                for h in (data.get(key) or {}):
-                    o = outcomes.setdefault(h, HostOutcome(h))
-                    o.ok = False
-                    o.unreachable = o.unreachable or key == "dark"
-            return True
-        if not kind.startswith("runner_on_") or "host" not in data:
-            return True
-        host = str(data["host"])
-        res = data.get("res") or {}
-        short = kind.removeprefix("runner_on_")
-        ev = TaskEvent(
-            kind=short,
-            host=host,
-            on_host=_delegate(res, host) if isinstance(res, Mapping) else host,
-            role=str(data.get("role") or ""),
-            task=str(data.get("task") or ""),
-            message=_message(res) if short in ("failed", "unreachable") else "",
-            at=time.time(),
-            ignored=bool(data.get("ignore_errors")),
-            task_path=str(data.get("task_path") or ""),
-        )
-        if short in ("failed", "unreachable") and not ev.ignored:
-            o = outcomes.setdefault(host, HostOutcome(host))
-            # a host stops at its first unrescued failure, so the last one seen is the cause
-            o.failed_task, o.failed_role, o.failed_on = ev.task, ev.role, ev.on_host
-            o.message = ev.message
-            o.unreachable = short == "unreachable"
-        if on_event is not None:
-            try:
-                on_event(ev)
-            except Exception:  # a display bug must not break a migration
-                log.exception("event callback failed")
-        return True
-
-    t0 = time.monotonic()
-    runner = ansible_runner.run(
-        private_data_dir=str(private_data_dir),
-        project_dir=str(playbooks_dir()),
-        playbook=playbook,
-        inventory=str(inventory),
-        limit=",".join(hosts),
-        forks=forks,
-        tags=",".join(tags) if tags else None,
-        extravars=dict(extravars or {}),
-        envvars=envvars,
-        ident=ident,
-        quiet=True,
-        rotate_artifacts=200,
-        event_handler=handler,
-        timeout=timeout,
-    )
-    seconds = time.monotonic() - t0
-    # hosts that failed and then were rescued are ok: the stats said which really failed
-    failed_in_stats = {h for h, o in outcomes.items() if not o.ok}
-    for h, o in outcomes.items():
-        if h not in failed_in_stats and o.failed_task is not None:
-            o.failed_task = o.failed_role = o.failed_on = o.message = None
-            o.unreachable = False
-    for h, o in outcomes.items():
-        if h not in processed and o.ok:
-            # e.g. a `serial` batch failed as a whole and Ansible skipped the later batches
-            o.ok, o.ran = False, False
-            o.message = "not run: the play stopped before it reached this host"
-    if runner.status not in ("successful", "failed"):
-        # timeout, canceled, error: nobody can be trusted to have finished
-        for o in outcomes.values():
-            if o.ok:
-                o.ok = False
-                o.message = f"ansible-playbook ended with status {runner.status} (rc {runner.rc})"
-    elif runner.status == "failed" and not failed_in_stats:
-        for o in outcomes.values():
-            o.ok = False
-            o.message = o.message or (
-                f"ansible-playbook failed (rc {runner.rc}); see "
-                f"{private_data_dir / 'artifacts' / ident / 'stdout'}"
-            )
+    ident = _prepare_artifacts(private_data_dir, playbook)
+    events = _PlayEvents(hosts, on_event)
+    runner, seconds = _call_runner(
+        ansible_runner.run, playbook, inventory=inventory, hosts=hosts,
+        private_data_dir=private_data_dir, forks=forks, tags=tags, extravars=extravars,
+        ident=ident, events=events, timeout=timeout)
+    outcomes = events.outcomes
+    failed_in_stats = _clear_rescued(outcomes)
+    _mark_not_reached(outcomes, events.processed)
+    _judge_run(outcomes, failed_in_stats, runner.status, runner.rc,
+               _artifacts(private_data_dir, ident) / "stdout")
     return PlaybookResult(
         playbook=playbook,
         ident=ident,
@@ -225,6 +302,6 @@ def run_playbook(
         rc=int(runner.rc if runner.rc is not None else -1),
         seconds=seconds,
         hosts=outcomes,
-        stats=stats,
-        artifacts=private_data_dir / "artifacts" / ident,
+        stats=events.stats,
+        artifacts=_artifacts(private_data_dir, ident),
     )

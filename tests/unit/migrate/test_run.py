@@ -11,6 +11,7 @@ import pytest
 
 from onecloud.contract._ledger import Ledger
 from onecloud.contract._spec import SystemSpec
+from onecloud.migrate import _orchestrate as orchestrate
 from onecloud.migrate import _run as runner_mod
 from onecloud.migrate._playbooks import HostOutcome, PlaybookResult, TaskEvent
 from onecloud.migrate._run import MigrationRun, RunOptions
@@ -25,6 +26,7 @@ class FakeAnsible:
         self.calls: list[tuple[str, list[str], list[str] | None]] = []
         self.fail: dict[tuple[str, str], tuple[str, str, str, str]] = {}
         self.skip: set[str] = set()  # hosts a play never reaches (a failed `serial` batch)
+        self.stats: dict[str, Any] | None = None  # set_stats figures (default: a copy's)
 
     def __call__(self, playbook: str, *, hosts: Sequence[str], tags: Sequence[str] | None = None,
                  on_event: Callable[[TaskEvent], None] | None = None, **_: Any) -> PlaybookResult:
@@ -49,9 +51,10 @@ class FakeAnsible:
                 o.failed_role, o.failed_task, o.failed_on, o.message = failure
             outcomes[h] = o
         status = "failed" if any(not o.ok for o in outcomes.values()) else "successful"
+        stats = self.stats if self.stats is not None else {
+            "copy_data": {h: {"digest": "d", "copied": True, "stats": []} for h in hosts}}
         return PlaybookResult(playbook, f"id-{len(self.calls)}", status, 0, 0.1, outcomes,
-                              {"copy_data": {h: {"digest": "d", "copied": True, "stats": []}
-                                             for h in hosts}})
+                              stats)
 
 
 @pytest.fixture()
@@ -171,3 +174,46 @@ def test_a_cutover_never_reached_is_not_rolled_back(fake: FakeAnsible, ledger: L
     assert not o.ok and o.state == "presynced" and o.rolled_back is None
     assert "not started" in (o.message or "")
     assert all(c[0] != "rollback_system.yml" for c in fake.calls)
+
+
+def _retire(ledger: Ledger, spec: SystemSpec) -> tuple[runner_mod.PlaybookResult,
+                                                       runner_mod.Verdict]:
+    """What `retire` does once it holds the lock: one playbook step of a one-system run."""
+    run = MigrationRun([spec], ledger, RunOptions(inventory=Path("/inv")), run_id="retire-1")
+    result, verdicts = run.play_step(orchestrate._retire_step(ledger), [spec.id])
+    return result, verdicts[spec.id]
+
+
+def test_retire_is_a_playbook_step(fake: FakeAnsible, ledger: Ledger,
+                                   specs: dict[str, SystemSpec]) -> None:
+    spec = specs["edu-portal"]
+    ledger.ensure_system(spec.id, stack="lab", wave=1)
+    ledger.set_state(spec.id, "completed")
+    fake.stats = {"retire_system": {"edu-web-01": {"sha256": "abc", "archive": "/a.tgz"}}}
+    result, verdict = _retire(ledger, spec)
+    assert verdict.ok and orchestrate._archive_sha(result) == "abc"
+    assert fake.calls == [("retire_system.yml", ["edu-web-01"], None)]
+    [ev] = ledger.events(spec.id)
+    assert (ev.step, ev.outcome, ev.state_before, ev.state_after, ev.detail, ev.playbook_run) \
+        == ("retire", "ok", "completed", "retired", "archive sha256 abc", "id-1")
+    assert ledger.manifests(spec.id, "archive") == {("edu-web-01", "archive", "/a.tgz"): "abc"}
+    rec = ledger.system(spec.id)
+    assert rec is not None and rec.state == "retired"
+
+
+def test_a_failed_retire_leaves_the_system_completed(fake: FakeAnsible, ledger: Ledger,
+                                                     specs: dict[str, SystemSpec]) -> None:
+    spec = specs["edu-portal"]
+    ledger.ensure_system(spec.id, stack="lab", wave=1)
+    ledger.set_state(spec.id, "completed")
+    fake.fail[("retire_system.yml", "edu-web-01")] = (
+        "retire_system", "Archive the data", "edu-web-01", "tar: disk full")
+    _result, verdict = _retire(ledger, spec)
+    assert not verdict.ok
+    assert (verdict.host, verdict.task, verdict.message) == (
+        "edu-web-01", "Archive the data", "tar: disk full")
+    [ev] = ledger.events(spec.id)
+    assert (ev.outcome, ev.host, ev.task, ev.detail) == (
+        "failed", "edu-web-01", "Archive the data", "tar: disk full")
+    rec = ledger.system(spec.id)
+    assert rec is not None and rec.state == "completed" and rec.last_error is None
