@@ -9,6 +9,28 @@ set -euo pipefail
 workdir=$1 target=$2 known=$3 timeout=$4
 shift 4
 trap 'rm -rf -- "$workdir"' EXIT
+# Each PATH lands at the same place on the target under `rsync --delete`: refuse anything but
+# a normalised absolute path below a top-level directory (no `..`, `.`, `//`, control chars).
+[ "$#" -gt 0 ] || { echo "copy_tree.sh: no paths to copy" >&2; exit 2; }
+for p in "$@"; do
+    case $p in
+        /*) ;;
+        *) echo "copy_tree.sh: refusing relative path: $(printf '%q' "$p")" >&2; exit 2 ;;
+    esac
+    case "$p/" in
+        *//*|*/../*|*/./*)
+            echo "copy_tree.sh: refusing unnormalised path: $(printf '%q' "$p")" >&2; exit 2 ;;
+    esac
+    case $p in
+        /|/bin|/boot|/dev|/etc|/home|/lib|/lib64|/opt|/proc|/root|/run|/sbin|/srv|/sys|/tmp\
+        |/usr|/var|/var/lib)
+            echo "copy_tree.sh: refusing system directory: $p" >&2; exit 2 ;;
+    esac
+    if [[ $p == *[[:cntrl:]]* ]]; then
+        echo "copy_tree.sh: refusing path with control characters: $(printf '%q' "$p")" >&2
+        exit 2
+    fi
+done
 printf '%s\n' "$known" > "$workdir/known_hosts"
 ssh_cmd="ssh -i $workdir/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes"
 ssh_cmd="$ssh_cmd -o UserKnownHostsFile=$workdir/known_hosts -o ConnectTimeout=10"

@@ -4,19 +4,30 @@ The inventory is a directory, as Ansible's good practices want it: `hosts.yml` w
 groups only, `group_vars/` (connection settings; one file per system with its services, data
 and databases) and `host_vars/` (address, role, peer). Every file says it is generated. The
 directory is replaced as a whole so no stale host survives a re-render.
+
+Every value from the census or the plan is emitted through a filter, never raw: strings as YAML
+double-quoted scalars tagged `!unsafe` (Ansible re-templates inventory variables; an unsafe
+string is never templated, so `{{ lookup('pipe', ...) }}` in a census stays text), numbers and
+booleans as JSON, host and group names as quoted keys, comments on one line. Nothing in the
+inventory is meant to be templated by Ansible.
 """
 
 from __future__ import annotations
 
+import json
+import re
+import shlex
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import jinja2
 
 from onecloud import paths
 from onecloud.contract import SystemSpec
+from onecloud.errors import UsageError
 
 __all__ = ["HEADER", "default_dir", "render", "render_files"]
 
@@ -27,8 +38,58 @@ def default_dir(stack: str) -> Path:
     return paths.inventory_dir(stack)
 
 
+#: host and group names become file names (host_vars/<name>.yml): no separators, no dot first
+_FILE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*")
+
+
+def yaml_str(value: object) -> str:
+    """A YAML double-quoted scalar of `value` that any YAML 1.1/1.2 parser reads back exactly:
+    backslash, quote, every control, non-ASCII and line-break character escaped."""
+    out = ['"']
+    for ch in str(value):
+        o = ord(ch)
+        if ch in ('"', "\\"):
+            out.append("\\" + ch)
+        elif 0x20 <= o < 0x7F:
+            out.append(ch)
+        elif o <= 0xFF:
+            out.append(f"\\x{o:02x}")
+        elif o <= 0xFFFF:
+            out.append(f"\\u{o:04x}")
+        else:
+            out.append(f"\\U{o:08x}")
+    out.append('"')
+    return "".join(out)
+
+
+def unsafe(value: Any) -> str:
+    """A census value for Ansible: strings tagged `!unsafe` (never templated), lists as flow
+    sequences of such, numbers, booleans and null as JSON."""
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return "!unsafe " + yaml_str(value)
+    if isinstance(value, Sequence):
+        return "[" + ", ".join(unsafe(v) for v in value) + "]"
+    raise TypeError(f"no inventory form for {type(value).__name__}")
+
+
+def comment(value: object) -> str:
+    """A value inside a `#` comment: one line whatever it holds (unprintables escaped)."""
+    return "".join(ch if ch.isprintable() else yaml_str(ch)[1:-1] for ch in str(value))
+
+
+def _file_name(kind: str, name: str) -> str:
+    if not _FILE_NAME.fullmatch(name):
+        raise UsageError(
+            f"{kind} name {name!r} cannot name an inventory file",
+            hint="use letters, digits, '.', '_' and '-' only",
+        )
+    return name
+
+
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.PackageLoader("onecloud.migrate", "templates"),
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
@@ -36,6 +97,8 @@ def _env() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
     )
+    env.filters.update(unsafe=unsafe, yaml_str=yaml_str, comment=comment)
+    return env
 
 
 def render_files(
@@ -58,23 +121,31 @@ def render_files(
             waves.setdefault(s.wave, []).append(s.group)
     files = {
         "hosts.yml": env.get_template("hosts.yml.j2").render(
-            stack=stack, digest=digest or "-", sources=sources, targets=targets,
-            systems=systems, waves=sorted(waves.items()),
+            stack=stack,
+            digest=digest or "-",
+            sources=sources,
+            targets=targets,
+            systems=systems,
+            waves=sorted(waves.items()),
         ),
         "group_vars/all.yml": env.get_template("group_all.yml.j2").render(
-            stack=stack, ssh_config=str(ssh_config) if ssh_config else None,
+            stack=stack,
+            ssh_config=shlex.quote(str(ssh_config)) if ssh_config else None,
         ),
     }
     host_tpl = env.get_template("host.yml.j2")
     for s in systems:
         # database engines start first and stop last
         ordered = list(s.engine_services) + list(s.app_services)
-        files[f"group_vars/{s.group}.yml"] = env.get_template("group_system.yml.j2").render(
-            system=s, services=ordered,
+        files[f"group_vars/{_file_name('group', s.group)}.yml"] = env.get_template(
+            "group_system.yml.j2"
+        ).render(
+            system=s,
+            services=ordered,
         )
         for p in s.pairs:
             for role, me, peer in (("source", p.source, p.target), ("target", p.target, p.source)):
-                files[f"host_vars/{me.name}.yml"] = host_tpl.render(
+                files[f"host_vars/{_file_name('host', me.name)}.yml"] = host_tpl.render(
                     role=role,
                     system_id=s.id,
                     ansible_host=me.name if ssh_config else me.address,
@@ -99,8 +170,7 @@ def render(
 ) -> Path:
     """Write the inventory directory (replacing the previous one); returns its path."""
     out = out_dir or default_dir(stack)
-    files = render_files(stack, systems, ssh_config=ssh_config, app_paths=app_paths,
-                         digest=digest)
+    files = render_files(stack, systems, ssh_config=ssh_config, app_paths=app_paths, digest=digest)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     for name, text in files.items():

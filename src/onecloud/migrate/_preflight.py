@@ -35,9 +35,14 @@ _SECTION = re.compile(r"^@@(\w+)(?: (.*))?$")
 _APP_DIR = re.compile(r"(/(?:srv|opt|usr/local|var/www|var/lib)/[A-Za-z0-9._-]+)")
 #: directories an init script names that are the system's, not the application's
 _NOT_APP = (
-    "/var/lib/postgresql", "/var/lib/mysql", "/var/lib/dpkg", "/var/lib/apt",
-    *(f"/usr/local/{d}" for d in ("bin", "sbin", "lib", "share", "etc", "include", "src",
-                                  "games", "man")),
+    "/var/lib/postgresql",
+    "/var/lib/mysql",
+    "/var/lib/dpkg",
+    "/var/lib/apt",
+    *(
+        f"/usr/local/{d}"
+        for d in ("bin", "sbin", "lib", "share", "etc", "include", "src", "games", "man")
+    ),
 )
 
 
@@ -98,55 +103,105 @@ def _q(paths: Iterable[str]) -> str:
     return " ".join(shlex.quote(p) for p in paths)
 
 
+#: a value printed as is in the probe's output: one line that cannot look like a marker
+_PLAIN = re.compile(r"[A-Za-z0-9/._+:,=-][A-Za-z0-9/._+@:,= -]*")
+
+
+def _enc(value: str) -> str:
+    """How the probe prints a census value: as is when plain, else `h:` and its UTF-8 hex, so
+    a name or path with a newline, quotes or a leading `@@` cannot forge an output line."""
+    if _PLAIN.fullmatch(value) and not value.startswith("h:"):
+        return value
+    return "h:" + value.encode("utf-8", "surrogateescape").hex()
+
+
+def _dec(value: str) -> str:
+    if value.startswith("h:"):
+        try:
+            return bytes.fromhex(value[2:]).decode("utf-8", "surrogateescape")
+        except ValueError:
+            return value
+    return value
+
+
+def _name_token(name: str) -> str:
+    """A marker argument: always hex, so it is one word of [0-9a-f] whatever the name holds."""
+    return "h:" + name.encode("utf-8", "surrogateescape").hex()
+
+
+def _pg_size(name: str) -> str:
+    """psql reading the database size with the name as a psql variable (`:'name'` quotes it as
+    a literal); the query comes on stdin because `psql -c` does not interpolate variables."""
+    return (
+        f"runuser -u postgres -- psql -XtAq -v ON_ERROR_STOP=1 -v name={shlex.quote(name)}"
+        " -d postgres -f - 2>/dev/null <<'SQL' || true\n"
+        "SELECT pg_database_size(:'name');\n"
+        "SQL"
+    )
+
+
 def probe_script(spec: SystemSpec, pair: Pair, role: Literal["source", "target"]) -> str:
-    """A POSIX sh script that prints the facts `parse_probe` reads, in `@@section` blocks."""
+    """A POSIX sh script that prints the facts `parse_probe` reads, in `@@section` blocks.
+
+    Every census value is shell-quoted; values echoed back are printed through `_enc` (names
+    of sections always in hex) and init scripts line by line behind a `|`, so no value and no
+    file content can open a section of its own.
+    """
     tools = required_tools(spec, role)
     paths = list(spec.data_paths)
     lines = [
         "export LC_ALL=C",
         "echo @@tools",
-        f"for t in {_q(tools)}; do command -v \"$t\" >/dev/null 2>&1 && echo \"$t\"; done",
+        f'for t in {_q(tools)}; do command -v "$t" >/dev/null 2>&1 && echo "$t"; done',
         "echo @@missing",
     ]
     if role == "source":
-        lines.append(f'for p in {_q(paths)}; do [ -e "$p" ] || echo "$p"; done' if paths else ":")
+        for p in paths:
+            lines.append(f"[ -e {shlex.quote(p)} ] || echo {shlex.quote(_enc(p))}")
         lines.append("echo @@du")
-        if paths:
-            lines.append(f"for p in {_q(paths)}; do [ -e \"$p\" ] && du -sk -- \"$p\"; done")
+        for p in paths:
+            q = shlex.quote(p)
+            lines.append(
+                f"[ -e {q} ] && printf '%s\\t%s\\n'"
+                f' "$(du -sk -- {q} | head -n 1 | cut -f 1)" {shlex.quote(_enc(p))}'
+            )
         for svc in spec.services:
-            name = shlex.quote(svc.name)
-            lines.append(f"[ -f /etc/init.d/{name} ] && {{ echo '@@script {svc.name}';"
-                         f" cat /etc/init.d/{name}; }}")
+            script = shlex.quote("/etc/init.d/" + svc.name)
+            marker = shlex.quote(f"@@script {_name_token(svc.name)}")
+            lines.append(f"[ -f {script} ] && {{ echo {marker}; sed 's/^/|/' -- {script}; }}")
         lines.append("echo @@reach")
-        addr = f"{pair.target.address}:{pair.target.port}"
+        addr = shlex.quote(_enc(f"{pair.target.address}:{pair.target.port}"))
+        tcp = shlex.quote(f"</dev/tcp/{pair.target.address}/{int(pair.target.port)}")
         lines.append(
-            f"if timeout 3 bash -c '</dev/tcp/{pair.target.address}/{pair.target.port}'"
-            f" 2>/dev/null; then echo '{addr} yes'; else echo '{addr} no'; fi"
+            f"if timeout 3 bash -c {tcp} 2>/dev/null; then echo {addr} yes; else echo {addr} no; fi"
         )
         for db in spec.postgres_databases():
-            sql = shlex.quote(f"SELECT pg_database_size('{db.name}')")
-            lines.append(f"echo '@@pgsize {db.name}'")
-            lines.append(f"runuser -u postgres -- psql -tAc {sql} 2>/dev/null || true")
+            lines.append(f"echo {shlex.quote(f'@@pgsize {_name_token(db.name)}')}")
+            lines.append(_pg_size(db.name))
     else:
         lines.append(":")
         if spec.engine_services:
             lines.append("echo @@engines")
             for svc in spec.engine_services:
-                name = shlex.quote(svc.name)
-                lines.append(f"[ -x /etc/init.d/{name} ] && echo {name}")
+                script = shlex.quote("/etc/init.d/" + svc.name)
+                lines.append(f"[ -x {script} ] && echo {shlex.quote(_name_token(svc.name))}")
         lines.append("echo @@df")
         land = paths + (["/var/lib/postgresql"] if spec.postgres_databases() else [])
         for p in land:
             lines.append(
-                f'd={shlex.quote(p)}; while [ ! -e "$d" ]; do d=$(dirname "$d"); done; '
-                f"df -Pk \"$d\" | awk -v p={shlex.quote(p)} 'NR==2 {{print p\" \"$4}}'"
+                f'd={shlex.quote(p)}; while [ ! -e "$d" ]; do d=$(dirname -- "$d"); done; '
+                f"printf '%s %s\\n' {shlex.quote(_enc(p))}"
+                f' "$(df -Pk -- "$d" | awk \'NR==2 {{print $4}}\')"'
             )
     lines.append("echo @@end")
     return "\n".join(lines) + "\n"
 
 
 def parse_probe(text: str) -> Facts:
-    """Read the output of `probe_script` (sections in any order; unknown ones ignored)."""
+    """Read the output of `probe_script` (sections in any order; unknown ones ignored).
+
+    Names and paths in `h:<hex>` form are decoded; init script lines come behind a `|`
+    (plain lines are accepted too, as older probes printed them)."""
     facts = Facts()
     section = ""
     arg = ""
@@ -160,11 +215,11 @@ def parse_probe(text: str) -> Facts:
         m = _SECTION.match(line)
         if m:
             flush()
-            section, arg = m.group(1), (m.group(2) or "").strip()
+            section, arg = m.group(1), _dec((m.group(2) or "").strip())
             script = []
             continue
         if section == "script":
-            script.append(line)
+            script.append(line[1:] if line.startswith("|") else line)
             continue
         line = line.strip()
         if not line:
@@ -172,24 +227,24 @@ def parse_probe(text: str) -> Facts:
         if section == "tools":
             facts.tools.add(line)
         elif section == "missing":
-            facts.missing.append(line)
+            facts.missing.append(_dec(line))
         elif section == "du":
             size, _, path = line.partition("\t")
             if path and size.isdigit():
-                facts.data_kb[path] = int(size)
+                facts.data_kb[_dec(path)] = int(size)
         elif section == "df":
             path, _, free = line.rpartition(" ")
             if path and free.isdigit():
-                facts.free_kb[path] = int(free)
+                facts.free_kb[_dec(path)] = int(free)
         elif section == "reach":
             addr, _, verdict = line.partition(" ")
-            facts.reach[addr] = verdict == "yes"
+            facts.reach[_dec(addr)] = verdict == "yes"
         elif section == "pgsize" and line.isdigit():
             facts.pg_bytes[arg] = int(line)
         elif section == "engines":
-            facts.engines.add(line)
+            facts.engines.add(_dec(line))
         elif section == "exists":
-            facts.existing.append(line)
+            facts.existing.append(_dec(line))
     flush()
     return facts
 
@@ -210,20 +265,27 @@ def app_dirs(script: str) -> list[str]:
 def app_paths_script(candidates: Iterable[str]) -> str:
     """Which of the candidate paths exist on the source (second probe round)."""
     cands = list(candidates)
-    body = f'for p in {_q(cands)}; do [ -e "$p" ] && echo "$p"; done' if cands else ":"
-    return f"echo @@exists\n{body}\necho @@end\n"
+    body = "\n".join(f"[ -e {shlex.quote(p)} ] && echo {shlex.quote(_enc(p))}" for p in cands)
+    return f"echo @@exists\n{body or ':'}\necho @@end\n"
 
 
-def _missing_tools(spec: SystemSpec, role: Literal["source", "target"], host: str,
-                   facts: Facts, where: str
-                   ) -> list[Finding]:
+def _missing_tools(
+    spec: SystemSpec, role: Literal["source", "target"], host: str, facts: Facts, where: str
+) -> list[Finding]:
     """One finding naming every tool `role` needs that the host lacks, with the apt line."""
     missing = [t for t in required_tools(spec, role) if t not in facts.tools]
     if not missing:
         return []
-    return [Finding(host, "error", f"missing tools: {', '.join(missing)}",
-                    f"install them on {where} (Debian: apt-get install "
-                    + " ".join(_packages(missing)) + ")")]
+    return [
+        Finding(
+            host,
+            "error",
+            f"missing tools: {', '.join(missing)}",
+            f"install them on {where} (Debian: apt-get install "
+            + " ".join(_packages(missing))
+            + ")",
+        )
+    ]
 
 
 def evaluate_source(spec: SystemSpec, pair: Pair, facts: Facts) -> list[Finding]:
@@ -231,21 +293,44 @@ def evaluate_source(spec: SystemSpec, pair: Pair, facts: Facts) -> list[Finding]
     out: list[Finding] = []
     out.extend(_missing_tools(spec, "source", host, facts, "the source"))
     for p in facts.missing:
-        out.append(Finding(host, "error", f"data path {p} does not exist",
-                           "correct `data.paths` of the system in the census"))
+        out.append(
+            Finding(
+                host,
+                "error",
+                f"data path {p} does not exist",
+                "correct `data.paths` of the system in the census",
+            )
+        )
     for svc in spec.services:
         if svc.name not in facts.init_scripts:
-            out.append(Finding(host, "error", f"no init script /etc/init.d/{svc.name}",
-                               "correct `services` of the system in the census"))
+            out.append(
+                Finding(
+                    host,
+                    "error",
+                    f"no init script /etc/init.d/{svc.name}",
+                    "correct `services` of the system in the census",
+                )
+            )
     for addr, ok in facts.reach.items():
         if not ok:
-            out.append(Finding(host, "error", f"cannot reach the target's SSH at {addr}",
-                               "open the route/firewall from the source to the target"))
+            out.append(
+                Finding(
+                    host,
+                    "error",
+                    f"cannot reach the target's SSH at {addr}",
+                    "open the route/firewall from the source to the target",
+                )
+            )
     for db in spec.postgres_databases():
         if db.name not in facts.pg_bytes:
-            out.append(Finding(host, "error", f"PostgreSQL database {db.name!r} not readable",
-                               "check that postgresql runs on the source and the database"
-                               " exists"))
+            out.append(
+                Finding(
+                    host,
+                    "error",
+                    f"PostgreSQL database {db.name!r} not readable",
+                    "check that postgresql runs on the source and the database exists",
+                )
+            )
     return out
 
 
@@ -256,32 +341,43 @@ def needed_kb(source: Facts) -> int:
     return int((data + 2 * pg) * FACTOR) + MARGIN_KB
 
 
-def evaluate_target(spec: SystemSpec, pair: Pair, facts: Facts, source: Facts | None
-                    ) -> list[Finding]:
+def evaluate_target(
+    spec: SystemSpec, pair: Pair, facts: Facts, source: Facts | None
+) -> list[Finding]:
     host = pair.target.name
     out: list[Finding] = []
     out.extend(_missing_tools(spec, "target", host, facts, "the target image"))
     for svc in spec.engine_services:
         if svc.name not in facts.engines:
-            out.append(Finding(host, "error", f"no init script /etc/init.d/{svc.name}",
-                               f"install {svc.name} on the target image"))
+            out.append(
+                Finding(
+                    host,
+                    "error",
+                    f"no init script /etc/init.d/{svc.name}",
+                    f"install {svc.name} on the target image",
+                )
+            )
     if source is not None and facts.free_kb:
         need = needed_kb(source)
         # the data trees land on one filesystem in the lab; count the tightest one
         free = min(facts.free_kb.values())
         where = min(facts.free_kb, key=lambda k: facts.free_kb[k])
         if free < need:
-            out.append(Finding(
-                host, "error",
-                f"not enough disk space for the data at {where}: {free // 1024} MiB free, "
-                f"{need // 1024} MiB needed",
-                "grow the target's volume (plan `volume_gb`) or free space, then re-run",
-            ))
+            out.append(
+                Finding(
+                    host,
+                    "error",
+                    f"not enough disk space for the data at {where}: {free // 1024} MiB free, "
+                    f"{need // 1024} MiB needed",
+                    "grow the target's volume (plan `volume_gb`) or free space, then re-run",
+                )
+            )
     return out
 
 
-def evaluate_pair(spec: SystemSpec, pair: Pair, source: Facts | None, target: Facts | None
-                  ) -> dict[str, list[Finding]]:
+def evaluate_pair(
+    spec: SystemSpec, pair: Pair, source: Facts | None, target: Facts | None
+) -> dict[str, list[Finding]]:
     """Findings for both hosts of a pair (a None facts means the host was not probed)."""
     res: dict[str, list[Finding]] = {pair.source.name: [], pair.target.name: []}
     if source is not None:

@@ -8,6 +8,7 @@ helpers are the very files the playbooks run (playbooks/files/), so both agree o
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import threading
 import time
@@ -18,7 +19,17 @@ from typing import Any
 from onecloud import paths
 from onecloud.verify._checks import Check
 
-__all__ = ["CheckResult", "HostPool", "run_check"]
+__all__ = [
+    "CheckResult",
+    "HostPool",
+    "counts_command",
+    "digest_command",
+    "health_command",
+    "run_check",
+]
+
+#: a service name testinfra may hand to `service NAME status` (an init script's file name)
+_SERVICE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 _HEALTH = (
     "import sys, urllib.request\n"
@@ -57,24 +68,42 @@ class HostPool:
 
         with self._lock:
             if name not in self._hosts:
-                kw: dict[str, Any] = {"ssh_config": str(self.ssh_config)} if self.ssh_config \
-                    else {}
+                kw: dict[str, Any] = {"ssh_config": str(self.ssh_config)} if self.ssh_config else {}
                 self._hosts[name] = testinfra.get_host(f"ssh://{name}", **kw)
             return self._hosts[name]
 
 
+def digest_command(script: str, paths_: list[str]) -> str:
+    """The shell command running tree_digest.sh (its text) over the paths, each quoted."""
+    return f"bash -c {shlex.quote(script)} tree_digest " + " ".join(
+        shlex.quote(str(p)) for p in paths_
+    )
+
+
+def counts_command(code: str, databases: list[dict[str, Any]]) -> str:
+    """The shell command running row_counts.py (its text) with the databases as one JSON arg."""
+    return f"python3 -c {shlex.quote(code)} {shlex.quote(json.dumps(databases))}"
+
+
+def health_command(url: str) -> str:
+    return f"python3 -c {shlex.quote(_HEALTH)} {shlex.quote(str(url))}"
+
+
+def _service(name: object) -> str:
+    if not isinstance(name, str) or not _SERVICE.fullmatch(name):
+        raise ValueError(f"refusing service name {name!r}: not a plain init script name")
+    return name
+
+
 def _digest(host: Any, paths_: list[str]) -> str:
-    script = _helper("tree_digest.sh")
-    cmd = f"bash -c {shlex.quote(script)} tree_digest " + " ".join(shlex.quote(p) for p in paths_)
-    out = host.run(cmd)
+    out = host.run(digest_command(_helper("tree_digest.sh"), paths_))
     if out.rc != 0:
         raise RuntimeError(f"digest failed (rc {out.rc}): {out.stderr.strip()[:200]}")
     return str(out.stdout).strip()
 
 
 def _counts(host: Any, databases: list[dict[str, Any]]) -> dict[str, int]:
-    code = _helper("row_counts.py")
-    out = host.run(f"python3 -c {shlex.quote(code)} {shlex.quote(json.dumps(databases))}")
+    out = host.run(counts_command(_helper("row_counts.py"), databases))
     if out.rc != 0:
         raise RuntimeError(f"row count failed (rc {out.rc}): {out.stderr.strip()[:200]}")
     return {str(k): int(v) for k, v in json.loads(out.stdout).items()}
@@ -84,10 +113,10 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
     host = pool.get(check.host)
     p = check.params
     if check.kind == "service_running":
-        running = host.service(str(p["service"])).is_running
+        running = host.service(_service(p["service"])).is_running
         return running, "running" if running else "not running (service status != 0)"
     if check.kind == "service_stopped":
-        running = host.service(str(p["service"])).is_running
+        running = host.service(_service(p["service"])).is_running
         return not running, "stopped" if not running else "still running"
     if check.kind == "port_listening":
         addrs = [str(a) for a in p["addresses"]]
@@ -99,7 +128,7 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
         listening = host.socket(f"tcp://{p['address']}:{p['port']}").is_listening
         return not listening, "closed" if not listening else "still listening"
     if check.kind == "health":
-        out = host.run(f"python3 -c {shlex.quote(_HEALTH)} {shlex.quote(str(p['url']))}")
+        out = host.run(health_command(str(p["url"])))
         code = str(out.stdout).strip()
         return code == "200", f"HTTP {code or out.stderr.strip()[:120]}"
     if check.kind == "data_digest":
@@ -115,16 +144,21 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
         f = peer.file(f"{p['workdir']}/rowcounts.json")
         if f.exists:
             want: dict[str, int] = {
-                str(k): int(v) for k, v in json.loads(f.content_string or "{}").items()}
+                str(k): int(v) for k, v in json.loads(f.content_string or "{}").items()
+            }
             origin = "at the freeze"
         else:
             want = _counts(peer, list(p["databases"]))
             origin = "live on the source"
-        diff = {k: (counted.get(k), want.get(k)) for k in set(counted) | set(want)
-                if counted.get(k) != want.get(k)}
+        diff = {
+            k: (counted.get(k), want.get(k))
+            for k in set(counted) | set(want)
+            if counted.get(k) != want.get(k)
+        }
         if diff:
             return False, "differ (target, source " + origin + "): " + ", ".join(
-                f"{k}: {a} vs {b}" for k, (a, b) in sorted(diff.items()))
+                f"{k}: {a} vs {b}" for k, (a, b) in sorted(diff.items())
+            )
         return True, ", ".join(f"{k.rsplit(':', 1)[-1]}={v}" for k, v in sorted(counted.items()))
     raise ValueError(f"unknown check kind {check.kind!r}")
 
