@@ -88,7 +88,7 @@ def baseline(runner: StackCli) -> float:
         (d / "backend").mkdir()
         (d / "Pulumi.yaml").write_text("name: onecloud\nruntime: python\n")
         (d / "__main__.py").write_text(MINIMAL_PROGRAM)
-        env = dict(runner.env)
+        env = runner.env_for(STACK)
         env.update(
             PULUMI_BACKEND_URL=f"file://{d / 'backend'}",
             ONECLOUD_BENCH_STATE=str(d / "state.json"),

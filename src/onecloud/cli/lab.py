@@ -23,7 +23,8 @@ def up(
         typer.Option("--census", help="Census directory the legacy hosts come from."),
     ] = None,
 ) -> None:
-    """Install what is missing and start the lab; does nothing if it is up already."""
+    """Install what is missing and start the lab; if it is up already, only tightens the modes
+    of its logs and secrets (0600 in 0700 directories)."""
     from rich.console import Console
 
     from onecloud import labcloud, labhosts, paths
@@ -39,7 +40,10 @@ def up(
 
         result = labcloud.up(report=report)
     if result.already_up:
-        console.print("[green]lab cloud already up[/green]: nothing to do")
+        fixed = [f"tightened {len(result.tightened)} file modes"] if result.tightened else []
+        fixed += [f"masked passwords in {len(result.scrubbed)} logs"] if result.scrubbed else []
+        done = "; ".join(fixed) or "nothing to do"
+        console.print(f"[green]lab cloud already up[/green]: {done}")
     else:
         kind = "first boot" if result.first_boot else "restart"
         console.print(f"[green]lab cloud up[/green] in {result.seconds:.0f} s ({kind})")
@@ -147,7 +151,9 @@ def targets(
 
     The lab's Nova runs the fake driver, so nothing boots: this step makes each server of the
     stack's `systems` output a real SSH host at exactly that address, so the migration targets
-    what the stack says. Without stack outputs it uses the plan's planned addresses (and says so).
+    what the stack says. Without stack outputs (no stack yet, nothing deployed) it uses the
+    plan's planned addresses and says so; outputs that exist but cannot be read (wrong
+    passphrase, state backend down) stop it with exit 4 instead.
     """
     from rich.console import Console
     from rich.table import Table
@@ -158,8 +164,11 @@ def targets(
     from onecloud.plan import load_plan
 
     plan = load_plan(paths.resolve(plan_file) if plan_file else paths.plan_file())
-    ids = [s.id for s in plan.systems
-           if s.disposition == "migrate" and (wave is None or s.wave == wave)]
+    ids = [
+        s.id
+        for s in plan.systems
+        if s.disposition == "migrate" and (wave is None or s.wave == wave)
+    ]
     outputs = systems_output(stack)
     _specs, origin = target_specs(plan, outputs, systems=ids)
     statuses = ensure_target_hosts(plan, outputs, systems=ids)

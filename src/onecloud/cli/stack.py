@@ -2,6 +2,9 @@
 
 Every command uses the pinned engine and provider, the local state backend, the passphrase
 secrets provider and the guardrails policy pack (`--no-policy` to skip it when debugging).
+The lab's passphrase applies to the `lab` stack only: any other stack needs
+PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE, or a KMS/Vault `secretsprovider:`
+in its stack file) and otherwise stops with exit 4 before pulumi runs.
 """
 
 from __future__ import annotations

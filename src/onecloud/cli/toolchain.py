@@ -59,8 +59,19 @@ def show() -> None:
 
 
 @app.command()
-def env() -> None:
-    """Print shell exports that put the toolchain first: `eval "$(onecloud toolchain env)"`."""
+def env(
+    lab: bool = typer.Option(
+        False,
+        "--lab",
+        help="Also export the lab stack's (public) passphrase, for plain `pulumi -s lab`.",
+    ),
+) -> None:
+    """Print shell exports that put the toolchain first: `eval "$(onecloud toolchain env)"`.
+
+    No passphrase is exported: stacks other than the lab's need your own
+    PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE). `--lab` adds the lab's, for
+    a shell that works on the lab stack only.
+    """
     from onecloud import toolchain
 
     tc = toolchain.ensure()
@@ -74,7 +85,19 @@ def env() -> None:
         "VIRTUAL_ENV",
     ):
         typer.echo(f"export {key}={shlex.quote(full[key])}")
-    if "PULUMI_CONFIG_PASSPHRASE" not in os.environ:
+    given = [k for k in toolchain.PASSPHRASE_VARS if os.environ.get(k)]
+    if given:
+        typer.echo(f"# secrets: your {given[0]} is kept (it applies to every stack)")
+    elif lab:
+        typer.echo("# secrets: the lab stack's public passphrase; for the lab stack only")
+        typer.echo(f"export PULUMI_CONFIG_PASSPHRASE={shlex.quote(toolchain.LAB_PASSPHRASE)}")
+    else:
         typer.echo(
-            f"export PULUMI_CONFIG_PASSPHRASE={shlex.quote(full['PULUMI_CONFIG_PASSPHRASE'])}"
+            "# secrets: PULUMI_CONFIG_PASSPHRASE is not set; stacks other than the lab's need it:"
+        )
+        typer.echo("#   export PULUMI_CONFIG_PASSPHRASE='<your passphrase>'")
+        typer.echo("#   (or PULUMI_CONFIG_PASSPHRASE_FILE=<file>, or a KMS/Vault secrets provider)")
+        typer.echo(
+            "# `onecloud stack ... -s lab` needs nothing; for plain `pulumi -s lab` run "
+            "`onecloud toolchain env --lab`"
         )

@@ -69,7 +69,11 @@ def _uwsgi(wsgi_file: str, port: int, env: dict[str, str], settings: Settings) -
 
 
 def rabbit_env(settings: Settings) -> dict[str, str]:
-    """RabbitMQ on loopback, its node name and state under the lab directory."""
+    """RabbitMQ on loopback, its node name and state under the lab directory.
+
+    It runs as `rabbitmq`, which may not enter `cloud/log` (0700, root's): the files it writes
+    itself go below its own data directory; its log is its stdout (`RABBITMQ_LOGS=-`), which
+    the lab appends to `cloud/log/rabbitmq.log`."""
     data = settings.layout.data / "rabbitmq"
     return {
         "HOME": "/var/lib/rabbitmq",
@@ -80,7 +84,7 @@ def rabbit_env(settings: Settings) -> dict[str, str]:
         "ERL_EPMD_ADDRESS": settings.host,
         "ERL_EPMD_PORT": str(settings.ports.epmd),
         "RABBITMQ_MNESIA_BASE": str(data / "mnesia"),
-        "RABBITMQ_LOG_BASE": str(settings.layout.log / "rabbitmq"),
+        "RABBITMQ_LOG_BASE": str(data / "log"),
         "RABBITMQ_LOGS": "-",
         "RABBITMQ_PID_FILE": str(data / "rabbit.pid"),
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",

@@ -2,35 +2,57 @@
 
 Every step is safe to repeat (CREATE ... IF NOT EXISTS, db_sync, bootstrap), so a first boot
 that failed half-way is simply run again by the next `onecloud lab up`.
+
+No password is ever on a command line (anyone on the machine reads those in `ps`) or in a log:
+SQL that holds one goes to the client on stdin, Keystone's bootstrap reads the admin password
+from `OS_BOOTSTRAP_PASSWORD`, Nova derives cell0's database URL from its own config, and what
+the commands print is logged with the passwords masked (`run(..., secrets=...)`).
 """
 
 from __future__ import annotations
 
 import logging
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from onecloud.errors import LabError
+from onecloud.labcloud._modes import open_log
 from onecloud.labcloud._procs import BASE_ENV
+from onecloud.labcloud._secrets import redact
 from onecloud.labcloud._settings import DATABASES, Settings
 
 log = logging.getLogger(__name__)
 
 
-def run(argv: Sequence[str], logfile: Path, step: str, *, ok: tuple[int, ...] = (0,)) -> str:
-    """Run one setup command, its output appended to `logfile`; LabError naming it on failure."""
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-    with open(logfile, "ab") as out:
-        out.write(f"\n==== {step}: {' '.join(argv)}\n".encode())
+def run(
+    argv: Sequence[str],
+    logfile: Path,
+    step: str,
+    *,
+    ok: tuple[int, ...] = (0,),
+    stdin: str | None = None,
+    env: Mapping[str, str] | None = None,
+    secrets: Sequence[str] = (),
+) -> str:
+    """Run one setup command, its output appended to `logfile` (0600); LabError naming it on
+    failure. `argv` is logged as it is and must hold no secret: give one on `stdin` or in `env`
+    (neither is logged) and list it in `secrets`, which are masked in the output logged."""
+    for secret in secrets:
+        if secret and any(secret in arg for arg in argv):
+            raise ValueError(f"step {step!r}: a secret on the command line")  # programming error
+    with open_log(logfile) as out:
+        shown = f" (stdin: {len(stdin.splitlines())} lines, not logged)" if stdin else ""
+        out.write(f"\n==== {step}: {' '.join(argv)}{shown}\n".encode())
         out.flush()
         try:
             proc = subprocess.run(
                 list(argv),
-                stdout=subprocess.PIPE,
-                stderr=out,
-                env=BASE_ENV,
+                input=stdin.encode() if stdin is not None else None,
+                stdin=None if stdin is not None else subprocess.DEVNULL,
+                capture_output=True,
+                env={**BASE_ENV, **(env or {})},
                 check=False,
                 timeout=900,
             )
@@ -43,13 +65,14 @@ def run(argv: Sequence[str], logfile: Path, step: str, *, ok: tuple[int, ...] = 
             raise LabError(
                 f"lab cloud: step '{step}' did not finish in 15 min; see {logfile}"
             ) from exc
-        out.write(proc.stdout)
+        for stream in (proc.stderr, proc.stdout):
+            out.write(redact(stream.decode(errors="replace"), secrets).encode())
     if proc.returncode not in ok:
         raise LabError(
             f"lab cloud: step '{step}' failed with exit status {proc.returncode}",
             hint=f"see {logfile} (the command is logged there with its output)",
         )
-    return proc.stdout.decode(errors="replace")
+    return redact(proc.stdout.decode(errors="replace"), secrets)
 
 
 def install_datadir(settings: Settings) -> None:
@@ -71,7 +94,9 @@ def install_datadir(settings: Settings) -> None:
 
 
 def create_databases(settings: Settings, db_password: str) -> None:
-    """The databases and the one user the services share (root reaches MariaDB by socket)."""
+    """The databases and the one user the services share (root reaches MariaDB by socket).
+
+    The SQL names the password, so it goes to the client on stdin, not with `-e`."""
     user = f"'{settings.db_user}'@'{settings.host}'"
     pw = db_password.replace("\\", "\\\\").replace("'", "\\'")
     sql = [
@@ -82,16 +107,11 @@ def create_databases(settings: Settings, db_password: str) -> None:
         sql.append(f"CREATE DATABASE IF NOT EXISTS `{name}` CHARACTER SET utf8")
         sql.append(f"GRANT ALL PRIVILEGES ON `{name}`.* TO {user}")
     run(
-        [
-            "/usr/bin/mariadb",
-            f"--socket={settings.layout.mysql_socket}",
-            "-u",
-            "root",
-            "-e",
-            ";\n".join(sql),
-        ],
+        ["/usr/bin/mariadb", f"--socket={settings.layout.mysql_socket}", "-u", "root"],
         settings.layout.logfile("dbinit"),
         "create databases",
+        stdin=";\n".join(sql) + ";\n",
+        secrets=(db_password, pw),
     )
 
 
@@ -104,27 +124,25 @@ def drop_databases(settings: Settings) -> None:
     )
 
 
-def _db_url(settings: Settings, password: str, name: str) -> str:
-    return f"mysql+pymysql://{settings.db_user}:{password}@{settings.host}:{settings.ports.mysql}/{name}?charset=utf8"
-
-
-def _keystone(settings: Settings, admin_password: str) -> None:
+def _keystone(settings: Settings, admin_password: str, hide: Sequence[str]) -> None:
     L = settings.layout
     conf = ["--config-file", str(L.conf("keystone"))]
     logfile = L.logfile("dbinit-keystone")
     for sub in ("fernet-keys", "credential-keys"):
         (L.data / "keystone" / sub).mkdir(parents=True, exist_ok=True, mode=0o700)
-    run(["/usr/bin/keystone-manage", *conf, "db_sync"], logfile, "keystone db_sync")
+    run(["/usr/bin/keystone-manage", *conf, "db_sync"], logfile, "keystone db_sync", secrets=hide)
     owner = ["--keystone-user", "root", "--keystone-group", "root"]
     run(
         ["/usr/bin/keystone-manage", *conf, "fernet_setup", *owner],
         logfile,
         "keystone fernet_setup",
+        secrets=hide,
     )
     run(
         ["/usr/bin/keystone-manage", *conf, "credential_setup", *owner],
         logfile,
         "keystone credential_setup",
+        secrets=hide,
     )
     url = settings.auth_url
     run(
@@ -132,8 +150,6 @@ def _keystone(settings: Settings, admin_password: str) -> None:
             "/usr/bin/keystone-manage",
             *conf,
             "bootstrap",
-            "--bootstrap-password",
-            admin_password,
             "--bootstrap-admin-url",
             url,
             "--bootstrap-internal-url",
@@ -145,31 +161,31 @@ def _keystone(settings: Settings, admin_password: str) -> None:
         ],
         logfile,
         "keystone bootstrap",
+        env={"OS_BOOTSTRAP_PASSWORD": admin_password},
+        secrets=hide,
     )
 
 
-def _nova(settings: Settings, db_password: str) -> None:
+def _nova(settings: Settings, hide: Sequence[str]) -> None:
     L = settings.layout
     manage = ["/usr/bin/nova-manage", "--config-file", str(L.conf("nova"))]
     logfile = L.logfile("dbinit-nova")
-    run([*manage, "api_db", "sync"], logfile, "nova-manage api_db sync")
-    cell0 = _db_url(settings, db_password, "nova_cell0")
-    run(
-        [*manage, "cell_v2", "map_cell0", "--database_connection", cell0],
-        logfile,
-        "nova-manage map_cell0",
-    )
+    run([*manage, "api_db", "sync"], logfile, "nova-manage api_db sync", secrets=hide)
+    # no --database_connection (it would put the password in `ps`): Nova makes cell0's URL from
+    # [database]/connection with `_cell0` added to the name, i.e. the database `nova_cell0`
+    run([*manage, "cell_v2", "map_cell0"], logfile, "nova-manage map_cell0", secrets=hide)
     # exit status 2: a cell with this database and transport exists already
     run(
         [*manage, "cell_v2", "create_cell", "--name", "cell1"],
         logfile,
         "nova-manage create_cell",
         ok=(0, 2),
+        secrets=hide,
     )
-    run([*manage, "db", "sync"], logfile, "nova-manage db sync")
+    run([*manage, "db", "sync"], logfile, "nova-manage db sync", secrets=hide)
 
 
-def _others(settings: Settings, name: str) -> None:
+def _others(settings: Settings, name: str, hide: Sequence[str]) -> None:
     L = settings.layout
     logfile = L.logfile(f"dbinit-{name}")
     if name == "placement":
@@ -177,6 +193,7 @@ def _others(settings: Settings, name: str) -> None:
             ["/usr/bin/placement-manage", "--config-file", str(L.conf("placement")), "db", "sync"],
             logfile,
             "placement-manage db sync",
+            secrets=hide,
         )
     elif name == "neutron":
         run(
@@ -191,6 +208,7 @@ def _others(settings: Settings, name: str) -> None:
             ],
             logfile,
             "neutron-db-manage upgrade head",
+            secrets=hide,
         )
     elif name == "glance":
         run(
@@ -202,12 +220,14 @@ def _others(settings: Settings, name: str) -> None:
             ],
             logfile,
             "glance-manage db_sync",
+            secrets=hide,
         )
     elif name == "cinder":
         run(
             ["/usr/bin/cinder-manage", "--config-file", str(L.conf("cinder")), "db", "sync"],
             logfile,
             "cinder-manage db sync",
+            secrets=hide,
         )
     else:  # pragma: no cover - programming error
         raise ValueError(name)
@@ -215,10 +235,14 @@ def _others(settings: Settings, name: str) -> None:
 
 def sync_schemas(settings: Settings, secrets: dict[str, str]) -> None:
     """Every service's schema, Keystone bootstrapped. Chains run side by side (I/O bound)."""
+    hide = tuple(secrets.values())
     jobs = [
-        lambda: _keystone(settings, secrets["admin"]),
-        lambda: _nova(settings, secrets["db"]),
-        *[(lambda n=n: _others(settings, n)) for n in ("placement", "neutron", "glance", "cinder")],
+        lambda: _keystone(settings, secrets["admin"], hide),
+        lambda: _nova(settings, hide),
+        *[
+            (lambda n=n: _others(settings, n, hide))
+            for n in ("placement", "neutron", "glance", "cinder")
+        ],
     ]
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = [pool.submit(job) for job in jobs]

@@ -1,9 +1,10 @@
 """Bring the lab cloud up, report on it, take it down.
 
 `up` observes what runs (recorded PIDs checked against /proc), does only what is missing and
-says so: a running lab is left alone; a partly running or killed one is stopped and restarted;
-a first boot also creates the databases and registers the catalog. Whatever `up` started in a
-run that fails is stopped again before the error goes to the caller.
+says so: a running lab is left alone (except that file modes are tightened, see `_modes`); a
+partly running or killed one is stopped and restarted; a first boot also creates the databases
+and registers the catalog. Whatever `up` started in a run that fails is stopped again before
+the error goes to the caller.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from onecloud import paths
+from onecloud._files import write_atomic
 from onecloud.errors import LabError
 from onecloud.labcloud import _catalog as catalog
 from onecloud.labcloud import _dbinit as dbinit
 from onecloud.labcloud import _health as health
+from onecloud.labcloud import _modes as modes
 from onecloud.labcloud import _procs as procs
 from onecloud.labcloud import _system as system
 from onecloud.labcloud._clouds import write_clouds_yaml
@@ -35,15 +38,15 @@ from onecloud.labcloud._daemons import (
     services,
 )
 from onecloud.labcloud._render import render_all
-from onecloud.labcloud._secrets import load_or_create
+from onecloud.labcloud._secrets import load_or_create, scrub_setup_logs
 from onecloud.labcloud._settings import Layout, Settings
 
 log = logging.getLogger(__name__)
 
 Report = Callable[[str], None]
 
-#: directories that a service running as its own user writes to
-_OWNED = {"mysql": ("mysql", "mysql-run"), "rabbitmq": ("rabbitmq",)}
+#: directories under `data` that a service running as its own user writes to
+_OWNED = {"mysql": ("mysql", "mysql-run"), "rabbitmq": ("rabbitmq", "rabbitmq/log")}
 
 
 def default_settings() -> Settings:
@@ -57,6 +60,10 @@ class UpResult:
     seconds: float = 0.0
     clouds_yaml: Path | None = None
     started: list[str] = field(default_factory=list)
+    #: files and directories whose mode `up` tightened (left by an older lab)
+    tightened: list[Path] = field(default_factory=list)
+    #: first-boot logs of an older lab in which `up` masked passwords
+    scrubbed: list[Path] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -277,9 +284,7 @@ def _check_ports(settings: Settings, keep: Collection[str] = ()) -> None:
 def _prepare(settings: Settings, secrets: dict[str, str]) -> None:
     """Directories, configs and launchers, the veth pairs, MariaDB's system tables."""
     L = settings.layout
-    for top in (L.lab_dir, L.root, L.data, L.log, L.run, L.etc):
-        top.mkdir(parents=True, exist_ok=True)
-        top.chmod(0o755)
+    modes.tighten(L)  # the top directories with their modes (`up` did it already; cheap)
     for sub in (
         "nova/tmp",
         "nova/instances",
@@ -296,18 +301,18 @@ def _prepare(settings: Settings, secrets: dict[str, str]) -> None:
         for d in dirs:
             (L.data / d).mkdir(parents=True, exist_ok=True)
             shutil.chown(L.data / d, user, user)
-    (L.log / "rabbitmq").mkdir(exist_ok=True)
-    shutil.chown(L.log / "rabbitmq", "rabbitmq", "rabbitmq")
+    (L.data / "rabbitmq" / "log").chmod(modes.PRIVATE_DIR)
     for path, (content, mode) in render_all(settings, secrets).items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(content)
-        path.chmod(mode)
+        if path.is_relative_to(L.etc) and not path.parent.is_dir():
+            modes.make_dir(path.parent, modes.PRIVATE_DIR)
+        # the temporary file gets `mode` before a byte is written: never readable by others
+        write_atomic(path, content, mode=mode)
     system.ensure_veth(settings.network.public_iface)
     system.ensure_veth(settings.network.tenant_iface)
     dbinit.install_datadir(settings)
 
 
-def _discover_hosts(settings: Settings) -> None:
+def _discover_hosts(settings: Settings, secrets: dict[str, str]) -> None:
     dbinit.run(
         [
             "/usr/bin/nova-manage",
@@ -318,6 +323,7 @@ def _discover_hosts(settings: Settings) -> None:
         ],
         settings.layout.logfile("dbinit-nova"),
         "nova-manage cell_v2 discover_hosts",
+        secrets=tuple(secrets.values()),
     )
 
 
@@ -351,6 +357,19 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
     system.require_root("up")
     t0 = time.monotonic()
     with system.lab_lock(L.lock):
+        # first, also on a running lab: logs and secrets 0600 in 0700 directories
+        tightened = modes.tighten(L)
+        if tightened:
+            report(
+                f"tightened the modes of {len(tightened)} files and directories an older lab "
+                "left readable (logs and secrets are 0600 in 0700 directories)"
+            )
+        scrubbed: list[Path] = []
+        if L.secrets.is_file():
+            scrubbed = scrub_setup_logs(L.log, load_or_create(L.secrets).values())
+            if scrubbed:
+                names = ", ".join(p.name for p in scrubbed)
+                report(f"masked the passwords an older lab wrote into {names}")
         missing = system.missing_packages()
         if missing:
             report(
@@ -359,7 +378,9 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
             )
             system.install_packages(L.logfile("packages"))
         if is_up(settings):
-            return UpResult(already_up=True, clouds_yaml=L.clouds_yaml)
+            return UpResult(
+                already_up=True, clouds_yaml=L.clouds_yaml, tightened=tightened, scrubbed=scrubbed
+            )
         first = not L.initialized.exists()
         keep = _keepers(settings, first, report)
         for svc in services(settings):
@@ -387,7 +408,7 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
                 "waiting for heartbeats of nova-compute, cinder-volume and the linuxbridge agent"
             )
             _wait_heartbeats(workers_from, settings, secrets, report)
-            _discover_hosts(settings)
+            _discover_hosts(settings, secrets)
             if first:
                 report("creating the external network `public` and the image")
                 catalog.register_resources(settings, secrets)
@@ -406,6 +427,8 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
         seconds=time.monotonic() - t0,
         clouds_yaml=path,
         started=[r.name for r in started],
+        tightened=tightened,
+        scrubbed=scrubbed,
     )
 
 

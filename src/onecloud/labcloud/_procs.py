@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from onecloud._files import write_atomic
+from onecloud.labcloud._modes import open_log
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,13 @@ def spawn(
     marker: str,
     cwd: Path | None = None,
 ) -> ProcRecord:
-    """Start `argv` in a new session, stdout and stderr appended to `logfile`."""
-    logfile.parent.mkdir(parents=True, exist_ok=True)
+    """Start `argv` in a new session, stdout and stderr appended to `logfile` (0600).
+
+    The command line is logged, and anyone on the machine sees it in `ps`: it must hold no
+    secret (daemons read theirs from their config files); `env` is not logged.
+    """
     full_env = {**BASE_ENV, **env}
-    with open(logfile, "ab") as out:
+    with open_log(logfile) as out:
         out.write(f"\n==== onecloud lab: starting {name}: {' '.join(argv)}\n".encode())
         out.flush()
         proc = subprocess.Popen(

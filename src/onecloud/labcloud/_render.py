@@ -11,6 +11,7 @@ from pathlib import Path
 
 import jinja2
 
+from onecloud.labcloud._modes import PRIVATE_FILE
 from onecloud.labcloud._settings import SYSTEM_PYTHON, Settings
 
 #: config file -> template; `compute` selects nova-compute's copy without database sections
@@ -68,9 +69,10 @@ def render_launcher(module: str) -> str:
 
 
 def render_all(settings: Settings, secrets: dict[str, str]) -> dict[Path, tuple[str, int]]:
-    """Configs (0640), launchers (0755) and the Cinder backend module (0644)."""
+    """Configs (0600: they hold the passwords; every daemon that reads one runs as root),
+    launchers (0755) and the Cinder backend module (0644)."""
     files: dict[Path, tuple[str, int]] = {
-        p: (c, 0o640) for p, c in render_configs(settings, secrets).items()
+        p: (c, PRIVATE_FILE) for p, c in render_configs(settings, secrets).items()
     }
     for name, module in LAUNCHERS.items():
         files[settings.layout.bin / name] = (render_launcher(module), 0o755)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from onecloud import paths
 from onecloud.errors import LabError
+from onecloud.labcloud._modes import open_log
 from onecloud.labcloud._procs import BASE_ENV
 
 
@@ -77,9 +78,8 @@ def missing_packages() -> list[str]:
 
 
 def install_packages(logfile: Path) -> None:
-    """Run scripts/lab-packages.sh (idempotent), its output in `logfile`."""
-    logfile.parent.mkdir(parents=True, exist_ok=True)
-    with open(logfile, "ab") as out:
+    """Run scripts/lab-packages.sh (idempotent), its output in `logfile` (0600)."""
+    with open_log(logfile) as out:
         proc = subprocess.run(
             ["/bin/sh", str(_script())],
             stdout=out,

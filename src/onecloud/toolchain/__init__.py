@@ -24,7 +24,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,13 +32,16 @@ from onecloud import paths
 from onecloud.errors import ToolchainError
 
 __all__ = [
+    "LAB_PASSPHRASE",
     "LANGHOST_SDK_VERSION",
     "OPENSTACK_PROVIDER_VERSION",
+    "PASSPHRASE_VARS",
     "PULUMI_VERSION",
     "Toolchain",
     "build",
     "ensure",
     "find",
+    "passphrase_given",
 ]
 
 log = logging.getLogger(__name__)
@@ -52,8 +55,12 @@ LANGHOST_SDK_VERSION = "3.68.0"
 #: the plugin version the pinned pulumi-openstack Python SDK asks the engine for
 OPENSTACK_PROVIDER_VERSION = "5.4.1"
 
-#: the default passphrase of the lab's local state; teams set PULUMI_CONFIG_PASSPHRASE themselves
+#: the passphrase of the lab stack's secrets (public on purpose: they are the throwaway local
+#: lab's). `Toolchain.env` never sets it; `onecloud.iac` gives it to lab stacks only, and every
+#: other stack needs the user's own (`PASSPHRASE_VARS`) or another secrets provider.
 LAB_PASSPHRASE = "onecloud-lab"
+#: how a user gives the passphrase secrets provider its key
+PASSPHRASE_VARS = ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE")
 
 BUILD_DIR = paths.PROJECT_ROOT / "toolchain"
 _SHIMS_FROM_SDK = {
@@ -76,14 +83,14 @@ class Toolchain:
         """The environment for running `pulumi` (and Python programs) with this toolchain.
 
         The project's virtualenv comes first on PATH: the language host runs `python3` from
-        PATH, so the program sees the pinned SDKs.
+        PATH, so the program sees the pinned SDKs. No passphrase is added: the user's own
+        (`PASSPHRASE_VARS`) passes through, and the lab's is the business of the lab stack.
         """
         env = dict(os.environ)
         venv_bin = Path(sys.executable).parent
         env["PATH"] = os.pathsep.join([str(venv_bin), str(self.bin_dir), env.get("PATH", "")])
         env["PULUMI_HOME"] = str(self.home)
         env.setdefault("PULUMI_BACKEND_URL", backend_url())
-        env.setdefault("PULUMI_CONFIG_PASSPHRASE", LAB_PASSPHRASE)
         env["PULUMI_SKIP_UPDATE_CHECK"] = "true"
         env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] = "true"
         env.setdefault("PULUMI_DIY_BACKEND_NO_LEGACY_WARNING", "true")
@@ -92,6 +99,11 @@ class Toolchain:
         if extra:
             env.update(extra)
         return env
+
+
+def passphrase_given(env: Mapping[str, str]) -> bool:
+    """Did the user give the passphrase secrets provider a key (a non-empty variable)?"""
+    return any(env.get(key) for key in PASSPHRASE_VARS)
 
 
 def backend_url() -> str:

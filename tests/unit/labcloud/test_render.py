@@ -82,7 +82,7 @@ def test_all_files_include_launchers_and_the_cinder_backend(settings: Settings) 
     compile(driver, "onecloud_lab_cinder.py", "exec")
     assert "class LabFakeVolumeDriver" in driver
     assert all(
-        mode == 0o640 for p, (_, mode) in files.items() if p.is_relative_to(settings.layout.etc)
+        mode == 0o600 for p, (_, mode) in files.items() if p.is_relative_to(settings.layout.etc)
     )
 
 

@@ -93,3 +93,48 @@ def test_env_puts_the_venv_and_toolchain_first(tmp_path: Path) -> None:
     assert env["PULUMI_HOME"] == str(tmp_path / "home")
     assert env["PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION"] == "true"
     assert env["PULUMI_CONFIG_PASSPHRASE"] == "s3cret"
+
+
+def test_env_gives_no_passphrase_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lab's passphrase is for the lab stack only (onecloud.iac decides); never a default."""
+    for key in toolchain.PASSPHRASE_VARS:
+        monkeypatch.delenv(key, raising=False)
+    tc = toolchain.Toolchain(bin_dir=tmp_path, home=tmp_path, pulumi=tmp_path / "pulumi")
+    env = tc.env()
+    assert not any(key in env for key in toolchain.PASSPHRASE_VARS)
+    assert toolchain.LAB_PASSPHRASE not in env.values()
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE_FILE", "/run/secrets/pulumi")
+    assert tc.env()["PULUMI_CONFIG_PASSPHRASE_FILE"] == "/run/secrets/pulumi"
+
+
+def test_a_passphrase_counts_only_when_not_empty() -> None:
+    assert not toolchain.passphrase_given({})
+    assert not toolchain.passphrase_given({"PULUMI_CONFIG_PASSPHRASE": ""})
+    assert toolchain.passphrase_given({"PULUMI_CONFIG_PASSPHRASE": "x"})
+    assert toolchain.passphrase_given({"PULUMI_CONFIG_PASSPHRASE_FILE": "/k"})
+
+
+def test_toolchain_env_exports_the_lab_passphrase_only_when_asked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from onecloud.cli import main
+
+    for key in toolchain.PASSPHRASE_VARS:
+        monkeypatch.delenv(key, raising=False)
+    tc = toolchain.Toolchain(bin_dir=tmp_path, home=tmp_path, pulumi=tmp_path / "pulumi")
+    monkeypatch.setattr(toolchain, "ensure", lambda progress=None: tc)
+    monkeypatch.setenv("PULUMI_BACKEND_URL", f"file://{tmp_path}")
+    assert main(["toolchain", "env"]) == 0
+    out = capsys.readouterr().out
+    assert toolchain.LAB_PASSPHRASE not in out
+    assert not [ln for ln in out.splitlines() if ln.startswith("export PULUMI_CONFIG_PASS")]
+    assert "# secrets: PULUMI_CONFIG_PASSPHRASE is not set" in out
+    assert main(["toolchain", "env", "--lab"]) == 0
+    out = capsys.readouterr().out
+    assert f"export PULUMI_CONFIG_PASSPHRASE={toolchain.LAB_PASSPHRASE}" in out
+    monkeypatch.setenv("PULUMI_CONFIG_PASSPHRASE", "ours")
+    assert main(["toolchain", "env", "--lab"]) == 0
+    out = capsys.readouterr().out
+    assert "ours" not in out and toolchain.LAB_PASSPHRASE not in out
