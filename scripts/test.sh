@@ -14,13 +14,28 @@ printf '\033[1m==> lint (ruff check, ruff format --check)\033[0m\n'
 mkdir -p reports
 lab_was_up=0
 .venv/bin/onecloud lab status >/dev/null 2>&1 && lab_was_up=1
+pg_started=0
 cleanup() {
+    if [ "$pg_started" = 1 ]; then
+        printf '\033[1m==> PostgreSQL test server down\033[0m\n'
+        scripts/pg-test-server.sh stop || true
+    fi
     if [ "$lab_was_up" = 0 ] && [ "${ONECLOUD_KEEP_LAB:-0}" != 1 ]; then
         printf '\033[1m==> lab down\033[0m\n'
         .venv/bin/onecloud lab down || true
     fi
 }
 trap cleanup EXIT
+
+# the ledger's PostgreSQL tests (tests/integration/test_ledger_pg.py) run against a real
+# server: the throwaway cluster of scripts/pg-test-server.sh, unless ONECLOUD_TEST_PG_URL
+# already names one; stopped at exit only if this command started it
+if [ -z "${ONECLOUD_TEST_PG_URL:-}" ]; then
+    printf '\033[1m==> PostgreSQL test server\033[0m\n'
+    scripts/pg-test-server.sh status || pg_started=1
+    ONECLOUD_TEST_PG_URL=$(scripts/pg-test-server.sh start)
+    export ONECLOUD_TEST_PG_URL
+fi
 
 printf '\033[1m==> lab up\033[0m\n'
 .venv/bin/onecloud lab up

@@ -6,7 +6,7 @@
   package holds SQL.
 """
 
-from onecloud.contract._ledger import Event, Ledger, LockInfo, SystemRecord
+from onecloud.contract._ledger import Event, Ledger, LedgerError, LockInfo, SystemRecord
 from onecloud.contract._spec import (
     DB_ENGINE_SERVICES,
     Endpoint,
@@ -36,6 +36,7 @@ __all__ = [
     "Endpoint",
     "Event",
     "Ledger",
+    "LedgerError",
     "LedgerStatus",
     "LedgerView",
     "LockInfo",

@@ -4,7 +4,8 @@
 `postgresql://...`, else $ONECLOUD_LEDGER, else the default file) but never creates the file,
 its directory or the schema, never writes, and takes no wave lock: SQLite is opened with
 `mode=ro` and `query_only`, PostgreSQL in a read-only session. A ledger that is missing, has no
-tables yet or cannot be read gives an empty view that says why (`source`).
+tables yet or cannot be read gives an empty view that says why (`source`). A PostgreSQL URL is
+shown with its password masked (`postgresql://user:***@host/db`), also in the error.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from onecloud.contract._ledger import (
     SYSTEM_COLUMNS,
     SystemRecord,
     _psycopg,
+    _scrub,
     public_url,
     resolve,
     system_record,
@@ -98,7 +100,8 @@ def _read_postgres(url: str) -> LedgerView:
     where = public_url(url)
     conn: Any = None
     try:
-        conn = psycopg.connect(url, autocommit=False)
+        options = {} if "connect_timeout" in url else {"connect_timeout": 10}
+        conn = psycopg.connect(url, autocommit=False, **options)
         conn.read_only = True
         with conn.cursor() as cur:
             cur.execute("SELECT to_regclass('migration_systems')")
@@ -108,7 +111,7 @@ def _read_postgres(url: str) -> LedgerView:
             cur.execute(_SELECT)
             rows = cur.fetchall()
     except psycopg.Error as exc:
-        return LedgerView(where, "unreadable", error=str(exc).strip())
+        return LedgerView(where, "unreadable", error=_scrub(exc, url))
     finally:
         if conn is not None:
             conn.close()  # discards the read-only transaction

@@ -35,9 +35,18 @@ def test_view_reads_what_the_ledger_writes(tmp_path: Path) -> None:
     assert list(view.records) == written
     a, b = view.records
     assert (a.system_id, a.state, a.wave, a.downtime_seconds, a.failed) == (
-        "a-app", "completed", 1, 90.0, False)
+        "a-app",
+        "completed",
+        1,
+        90.0,
+        False,
+    )
     assert (b.state, b.last_error, b.rollback_pending, b.failed) == (
-        "presynced", "rsync 23", True, True)
+        "presynced",
+        "rsync 23",
+        True,
+        True,
+    )
     assert a.updated_at.endswith("Z")
     assert view.system("b-app") == b and view.system("nope") is None
     assert view.systems(2) == [b] and view.by_id() == {"a-app": a, "b-app": b}
@@ -105,7 +114,7 @@ def test_target_resolves_like_ledger_open(tmp_path: Path, monkeypatch: pytest.Mo
 
 def test_postgres_url_needs_psycopg_and_hides_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql://u:secret@db.example:5432/onecloud?sslmode=require"
-    assert public_url(url) == "postgresql://db.example:5432/onecloud"
+    assert public_url(url) == "postgresql://u:***@db.example:5432/onecloud?sslmode=require"
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as if not installed
     with pytest.raises(UsageError, match="psycopg is not installed") as err:
         LedgerView.read(url)
