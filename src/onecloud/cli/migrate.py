@@ -107,6 +107,12 @@ def migrate(
     assert not isinstance(outcomes, DryRun)
     console.print()
     console.print(summary_table(outcomes))
+    skipped = [o.system for o in outcomes if o.verify_skipped]
+    if skipped:
+        console.print(
+            f"[yellow]verification skipped (--no-verify): {len(skipped)} system(s) left"
+            f" switched, not completed: {', '.join(skipped)}; run again without --no-verify"
+            " to verify and complete them[/]", highlight=False)
     failed = [o for o in outcomes if not o.ok]
     if failed:
         raise MigrationError(
@@ -115,7 +121,9 @@ def migrate(
             hint="see the table above and `onecloud migrate status --events`; fix the cause"
             " and run the same command again (it resumes)",
         )
-    console.print(f"[green]{len(outcomes)} system(s) done[/]")
+    done = len(outcomes) - len(skipped)
+    console.print(f"[green]{done} system(s) done[/]"
+                  + (f", {len(skipped)} switched awaiting verification" if skipped else ""))
 
 
 @app.command("retire")

@@ -3,7 +3,8 @@
 A system moves forward one step at a time. Each step has the state it leaves a system in
 when it finishes; a step that fails before `completed` is rolled back, which puts the system
 back in a state where the source serves (`presynced` at most: the target's copy may be stale
-once the source has served writes again, and the next presync detects that by checksum).
+once the source has served writes again; the rerun's final sync copies the delta and its
+checksum comparison catches a copy that still differs).
 
     planned -> preflighted -> presynced -> frozen -> synced -> switched -> verified -> completed
                                                                               completed -> retired

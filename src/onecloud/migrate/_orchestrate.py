@@ -3,13 +3,22 @@
 plan + stack outputs -> system specs -> paramiko pre-flight -> inventory (jinja2) -> wave lock
 -> runner (ansible-runner playbooks, verification, rollbacks) -> outcomes. The CLI, the
 integration tests and the benchmark all call `migrate()`.
+
+Each run renders its own inventory, `inventory/generated/<stack>/<run_id>/` (a `latest`
+symlink, replaced atomically, names the newest), so runners on two waves of one stack never
+rewrite each other's inventory mid-run; a dry run renders into a temporary directory of its
+own. Old run inventories are pruned to the newest `KEEP_INVENTORIES` per stack, never one
+whose run still holds a lock.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import shutil
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -20,15 +29,18 @@ from typing import Any
 from onecloud import paths
 from onecloud.contract import (
     Ledger,
+    LedgerError,
     State,
     SystemSpec,
     build_spec,
     remaining_steps,
     select_systems,
 )
+from onecloud.contract import _states as states
 from onecloud.errors import MigrationError, UsageError
 from onecloud.migrate import _inventory as inv
-from onecloud.migrate._playbooks import PlaybookResult
+from onecloud.migrate._playbooks import PlaybookResult, prune_artifacts
+from onecloud.migrate._preflight import Finding
 from onecloud.migrate._run import (
     MigrationRun,
     Observer,
@@ -37,7 +49,7 @@ from onecloud.migrate._run import (
     SystemOutcome,
     Verdict,
 )
-from onecloud.migrate._sshprobe import preflight_systems
+from onecloud.migrate._sshprobe import SystemPreflight, preflight_systems
 from onecloud.plan import Plan
 from onecloud.plan import load_plan as plan_io_load
 from onecloud.verify import verify_for_migration
@@ -45,6 +57,11 @@ from onecloud.verify import verify_for_migration
 __all__ = ["DryRun", "MigrateRequest", "load_plan", "load_specs", "migrate", "retire"]
 
 log = logging.getLogger(__name__)
+
+#: run inventories kept per stack (besides those of runs that still hold a lock)
+KEEP_INVENTORIES = 20
+#: the pre-flight's finding for a target too small for the whole data (see `_errors`)
+_DISK_FINDING = "not enough disk space for the data"
 
 
 @dataclass(frozen=True)
@@ -121,6 +138,98 @@ def render_inventory(stack: str, stack_specs: Sequence[SystemSpec], *, ssh_confi
                       app_paths=app_paths, digest=digest)
 
 
+def run_inventory_dir(stack: str, run_id: str) -> Path:
+    """The inventory of one run: `inventory/generated/<stack>/<run_id>/`."""
+    return inv.default_dir(stack) / run_id
+
+
+def dry_run_inventory_dir(stack: str) -> Path:
+    """A dry run's own inventory, in a new temporary directory (never a real run's)."""
+    return Path(tempfile.mkdtemp(prefix=f"onecloud-dry-run-{stack}-")) / "inventory"
+
+
+def point_latest(run_dir: Path) -> Path:
+    """Make `<stack>/latest` name `run_dir` (a relative symlink, replaced atomically)."""
+    link = run_dir.parent / "latest"
+    tmp = run_dir.parent / f".latest.{uuid.uuid4().hex[:8]}"
+    os.symlink(run_dir.name, tmp)
+    os.replace(tmp, link)
+    return link
+
+
+def _run_ids_holding_locks(ledger: Ledger, stack_specs: Sequence[SystemSpec]) -> set[str]:
+    """The run ids that hold a wave or system lock of the stack (their inventory is in use)."""
+    names = {f"wave:{s.wave}" for s in stack_specs if s.wave is not None}
+    names |= {f"system:{s.id}" for s in stack_specs}
+    held = (ledger.lock(n) for n in sorted(names))
+    return {h.run_id for h in held if h is not None}
+
+
+def prune_inventories(base: Path, protect: set[str], *, keep: int = KEEP_INVENTORIES
+                      ) -> list[str]:
+    """Remove the run inventories under `base` beyond the newest `keep` (by mtime), never one
+    named in `protect` nor the one `latest` names; returns the names removed."""
+    if not base.is_dir():
+        return []
+    latest = base / "latest"
+    if latest.is_symlink():
+        protect = protect | {os.readlink(latest)}
+    runs = [d for d in base.iterdir()
+            if d.is_dir() and not d.is_symlink() and d.name.startswith(("run-", "retire-"))]
+    runs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
+    removed = []
+    for d in runs[keep:]:
+        if d.name not in protect:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d.name)
+    return removed
+
+
+def _render_run_inventory(ledger: Ledger, stack: str, stack_specs: Sequence[SystemSpec],
+                          run_id: str, *, ssh_config: Path | None,
+                          app_paths: dict[str, list[str]], digest: str) -> Path:
+    """Render the run's own inventory, point `latest` at it, prune old ones."""
+    out = render_inventory(stack, stack_specs, ssh_config=ssh_config, app_paths=app_paths,
+                           out_dir=run_inventory_dir(stack, run_id), digest=digest)
+    try:
+        point_latest(out)
+        prune_inventories(out.parent, _run_ids_holding_locks(ledger, stack_specs) | {run_id})
+    except OSError as exc:  # housekeeping must not stop a migration
+        log.warning("inventory housekeeping under %s failed: %s", out.parent, exc)
+    return out
+
+
+def _prune_artifacts(ledger: Ledger) -> None:
+    """ansible-runner artifacts no ledger event points to, once old (see `prune_artifacts`)."""
+    try:
+        referenced = {e.playbook_run for e in ledger.events() if e.playbook_run}
+        removed = prune_artifacts(paths.ansible_dir(), referenced)
+    except OSError as exc:
+        log.warning("pruning ansible-runner artifacts failed: %s", exc)
+        return
+    if removed:
+        log.info("removed %d old ansible-runner artifact dir(s) no ledger event references",
+                 len(removed))
+
+
+def resumed_after_warm_copy(ledger: Ledger, system_id: str) -> bool:
+    """True when the ledger says the warm copy is done (state presynced or later)."""
+    rec = ledger.system(system_id)
+    return rec is not None and states.index(rec.state) >= states.index("presynced")
+
+
+def _errors(spec: SystemSpec, pre: SystemPreflight, resumed: bool) -> list[Finding]:
+    """The pre-flight's errors of a system. Once the warm copy is on the target (`resumed`),
+    the disk check, which sizes the whole data as if nothing were there yet, is dropped for
+    the targets: the rerun copies only the delta (and the final sync fails cleanly, rolled
+    back, if even that does not fit)."""
+    errs = pre.errors()
+    if not resumed:
+        return errs
+    targets = {p.target.name for p in spec.pairs}
+    return [f for f in errs if not (f.host in targets and f.what.startswith(_DISK_FINDING))]
+
+
 def migrate(
     req: MigrateRequest,
     *,
@@ -146,39 +255,50 @@ def migrate(
     try:
         if not req.dry_run:
             # before anything else: the inventory and the hosts belong to one runner at a time
+            stale_runs: list[str] = []
             for name in locks:
                 stale = ledger.acquire(name, run_id, sys.argv)
                 held.append(name)
                 if stale is not None:
+                    stale_runs.append(stale.run_id)
                     say(f"took over the lock {name} of run {stale.run_id} "
                         f"(pid {stale.pid} is gone)")
-            interrupted = ledger.close_interrupted(run_id)
+            # only the steps of the runs whose locks this run took over were interrupted
+            interrupted = ledger.close_interrupted(run_id, of_runs=stale_runs)
             if interrupted:
                 say(f"{interrupted} step(s) of an earlier run were interrupted; resuming")
+            _prune_artifacts(ledger)
         pre = preflight_systems(specs, ssh_config, workers=max(req.forks, 4))
         app_paths = _app_paths_from_ledger(ledger, stack_specs)
         for r in pre.values():
             for host, apps in r.app_paths.items():
                 if apps:
                     app_paths[host] = apps
-        inventory = render_inventory(stack, stack_specs, ssh_config=ssh_config,
-                                     app_paths=app_paths, out_dir=req.inventory_dir,
-                                     digest=plan.census_digest[:12])
+        digest = plan.census_digest[:12]
+        if req.inventory_dir is not None or req.dry_run:
+            inventory = render_inventory(
+                stack, stack_specs, ssh_config=ssh_config, app_paths=app_paths,
+                out_dir=req.inventory_dir or dry_run_inventory_dir(stack), digest=digest)
+        else:
+            inventory = _render_run_inventory(ledger, stack, stack_specs, run_id,
+                                              ssh_config=ssh_config, app_paths=app_paths,
+                                              digest=digest)
         say(f"inventory rendered: {inventory}")
+        errors = {s.id: _errors(s, pre[s.id], resumed_after_warm_copy(ledger, s.id))
+                  for s in specs}
         if req.dry_run:
             rows = []
             for s in specs:
                 rec = ledger.system(s.id)
                 state: State = rec.state if rec else "planned"
-                problems = [str(f) for f in pre[s.id].errors()]
+                problems = [str(f) for f in errors[s.id]]
                 rows.append((s.id, str(state), [str(x) for x in
                                                  remaining_steps(state, req.until)],
-                             pre[s.id].ok, problems))
+                             not problems, problems))
             return DryRun(inventory, rows)
         failures = {}
-        for sid, r in pre.items():
-            if not r.ok:
-                errs = r.errors()
+        for sid, errs in errors.items():
+            if errs:
                 failures[sid] = (errs[0].host, "; ".join(f"{f.host}: {f.what} (fix: {f.fix})"
                                                           for f in errs))
         verifier = None
@@ -195,7 +315,10 @@ def migrate(
     finally:
         ok = outcomes is not None and all(o.ok for o in outcomes)
         for name in held:
-            ledger.release(name, run_id, "ok" if ok else "failed")
+            try:
+                ledger.release(name, run_id, "ok" if ok else "failed")
+            except LedgerError as exc:  # a ledger outage must not hide what went wrong
+                log.warning("could not release the lock %s: %s", name, exc)
         ledger.close()
 
 
@@ -272,13 +395,13 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
             )
         ssh_config = ssh_config or paths.ssh_config()
         app_paths = _app_paths_from_ledger(ledger, stack_specs)
-        inventory = render_inventory(spec.stack, stack_specs, ssh_config=ssh_config,
-                                     app_paths=app_paths, out_dir=None,
-                                     digest=plan.census_digest[:12])
         run_id = f"retire-{system_id}-{uuid.uuid4().hex[:6]}"
         lock = f"system:{system_id}"
         ledger.acquire(lock, run_id, sys.argv)
         try:
+            inventory = _render_run_inventory(ledger, spec.stack, stack_specs, run_id,
+                                              ssh_config=ssh_config, app_paths=app_paths,
+                                              digest=plan.census_digest[:12])
             run = MigrationRun([spec], ledger, RunOptions(forks=forks, inventory=inventory),
                                observer=_Unseen(), run_id=run_id)
             result, verdicts = run.play_step(_retire_step(ledger), [system_id])

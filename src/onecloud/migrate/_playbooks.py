@@ -5,12 +5,17 @@ task, the host it ran on (a delegated task runs on the target) and the message. 
 go to a callback so the runner can move systems through their steps while the play runs.
 Host keys are checked (ansible-runner turns that off by default); secrets stay out of the
 artifacts because the roles mark them `no_log`.
+
+Artifacts are kept as long as the ledger points to them (events name their play's ident in
+`playbook_run`): ansible-runner never rotates them (`rotate_artifacts=0`); `prune_artifacts`
+removes only those older than a number of days that no ledger event references.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 import uuid
@@ -22,7 +27,15 @@ from typing import Any
 from onecloud import paths
 from onecloud.errors import MigrationError
 
-__all__ = ["HostOutcome", "PlaybookResult", "TaskEvent", "playbooks_dir", "run_playbook"]
+__all__ = [
+    "ARTIFACT_KEEP_DAYS",
+    "HostOutcome",
+    "PlaybookResult",
+    "TaskEvent",
+    "playbooks_dir",
+    "prune_artifacts",
+    "run_playbook",
+]
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +112,35 @@ def _delegate(res: Mapping[str, Any], host: str) -> str:
 def _artifacts(private_data_dir: Path, ident: str) -> Path:
     """Where ansible-runner keeps the artifacts (events, stdout) of the run `ident`."""
     return private_data_dir / "artifacts" / ident
+
+
+#: artifacts no ledger event references are removed once older than this many days
+ARTIFACT_KEEP_DAYS = 30
+
+
+def prune_artifacts(private_data_dir: Path, referenced: set[str], *,
+                    older_than_days: float = ARTIFACT_KEEP_DAYS,
+                    now: float | None = None) -> list[str]:
+    """Remove the artifact directories older than `older_than_days` (by mtime) whose ident
+    is not in `referenced` (the ledger's `playbook_run` values); returns the idents removed.
+    A young directory is kept whatever the ledger says (a running play's events may not be
+    recorded yet)."""
+    root = private_data_dir / "artifacts"
+    if not root.is_dir():
+        return []
+    limit = (time.time() if now is None else now) - older_than_days * 86400
+    removed = []
+    for d in sorted(root.iterdir()):
+        try:
+            if not d.is_dir() or d.is_symlink() or d.name in referenced:
+                continue
+            if d.stat().st_mtime >= limit:
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        removed.append(d.name)
+    return removed
 
 
 def _prepare_artifacts(private_data_dir: Path, playbook: str) -> str:
@@ -225,7 +267,8 @@ def _call_runner(
         envvars=envvars,
         ident=ident,
         quiet=True,
-        rotate_artifacts=200,
+        # never rotate: ledger events point to these artifacts (see `prune_artifacts`)
+        rotate_artifacts=0,
         event_handler=events.handle,
         timeout=timeout,
     )

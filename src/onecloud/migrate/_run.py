@@ -10,6 +10,16 @@ the last step that finished and a rerun resumes there. A system that fails is ro
 once (target stopped, source serving); the ledger records the step, the host, the task and
 the message.
 
+Stale data after a rollback: a rollback from the freeze on leaves a system `presynced`, and
+the source serves (and may be written) again. The warm copy is not run again; what repairs
+the target is the rerun's cutover: the final rsync of the sync step copies whatever changed,
+and the sync step then compares the sha256 digests of source and target (a mismatch fails
+the sync, which is rolled back). The runner compares no digests itself.
+
+Without a verifier (`RunOptions.verify` None: `--no-verify`) a system stops at `switched`:
+nothing is recorded for the verify step, its outcome says verification was skipped, and a
+later run with a verifier verifies and completes it.
+
 Every step that runs one playbook (preflight, presync, rollback, and `retire`) goes through
 `MigrationRun.play_step`, the one definition of "record the step started, run the playbook,
 finish the event ok or failed, set the state"; a `PlaybookStep` says what a step adds to it.
@@ -91,6 +101,8 @@ class SystemOutcome:
     downtime: float | None = None
     seconds: float = 0.0
     steps_done: list[str] = field(default_factory=list)
+    #: True: the run had no verifier, so the system stopped at `switched` (not a failure)
+    verify_skipped: bool = False
 
 
 class Verdict(NamedTuple):
@@ -252,7 +264,11 @@ class MigrationRun:
         return [sid for sid in systems if verdicts[sid].ok]
 
     def _copy_detail(self, result: PlaybookResult, system: str) -> str:
-        """Record the data digests of a copy; say whether the source changed since the last."""
+        """Record the data digests of the warm copy and say what it copied.
+
+        The warm copy runs once per system (from `preflighted`); a rollback never brings a
+        system back before `presynced`, so a source that changed after it is caught by the
+        cutover's final rsync and digest comparison, not here."""
         figures = (result.stats.get("copy_data") or {})
         notes = []
         for p in self.specs[system].pairs:
@@ -260,15 +276,11 @@ class MigrationRun:
             digest = f.get("digest")
             if not digest:
                 continue
-            before = self.ledger.manifests(system, "tree").get((p.source.name, "tree", "presync"))
             self.ledger.put_manifest(system, p.source.name, "tree", "presync", digest)
             stats = {k: v for k, v in (f.get("stats") or [])}
             sent = stats.get("Total bytes sent", "0").replace(",", "")
             ms = stats.get("Copy milliseconds", "0").replace(",", "")
-            if before and before != digest:
-                notes.append(f"{p.source.name}: source changed since the last copy; re-synced"
-                             f" ({sent} bytes in {ms} ms)")
-            elif f.get("copied"):
+            if f.get("copied"):
                 notes.append(f"{p.source.name}: copied {sent} bytes in {ms} ms")
             else:
                 notes.append(f"{p.source.name}: unchanged, nothing copied")
@@ -311,10 +323,19 @@ class MigrationRun:
                            event_id=event)
         return ok
 
+    def _skip_verify(self, systems: list[str]) -> None:
+        """No verifier: the systems stay `switched` (no verify event); a later run with a
+        verifier verifies and completes them."""
+        for sid in systems:
+            o = self.outcomes[sid]
+            o.verify_skipped = True
+            o.message = "verification skipped (--no-verify): left switched; run again" \
+                " without --no-verify to verify and complete"
+            self.obs.system_step(sid, "verify", "skipped", o.message)
+
     def _check(self, sid: str) -> tuple[bool, str]:
         """The verifier's verdict on a system (a broken check is a failed verification)."""
-        if self.opt.verify is None:
-            return True, "verification skipped (no verifier)"
+        assert self.opt.verify is not None, "no verifier: the verify step is skipped"
         try:
             good, detail = self.opt.verify(self.specs[sid])
         except Exception as exc:  # a broken check is a failed verification
@@ -410,6 +431,10 @@ class MigrationRun:
             if batch is None:
                 break
             step, systems = batch
+            if step == "verify" and self.opt.verify is None:
+                self._skip_verify(systems)  # they stop here, switched, without failing
+                active = [s for s in active if s not in systems]
+                continue
             ok = self._step_batch(step, systems)
             failed = [s for s in systems if s not in ok]
             # a failed pre-flight, or a cutover never started, changed nothing: no rollback

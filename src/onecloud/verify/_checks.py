@@ -24,6 +24,7 @@ Kind = Literal[
     "row_counts",
     "service_stopped",
     "port_closed",
+    "no_checks",  # the failed result of a system nothing could be derived for (never probed)
 ]
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from onecloud.contract._spec import SystemSpec
+from onecloud.migrate import _playbooks
 from onecloud.migrate._inventory import render
 
 PLAYBOOKS = Path(__file__).resolve().parents[3] / "playbooks"
@@ -98,3 +99,32 @@ def test_syntax_check(tmp_path: Path, specs: dict[str, SystemSpec]) -> None:
             [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inv),
              "--syntax-check", str(p)], capture_output=True, text=True, env=env, check=False)
         assert out.returncode == 0, f"{p.name}: {out.stderr[-800:]}"
+
+
+def test_ansible_runner_never_rotates_artifacts(tmp_path: Path) -> None:
+    seen: dict[str, Any] = {}
+
+    def run(**kwargs: Any) -> object:
+        seen.update(kwargs)
+        return object()
+
+    _playbooks._call_runner(
+        run, "presync_system.yml", inventory=tmp_path, hosts=["h"], private_data_dir=tmp_path,
+        forks=1, tags=None, extravars=None, ident="i",
+        events=_playbooks._PlayEvents(["h"], None), timeout=None)
+    assert seen["rotate_artifacts"] == 0  # ledger events point to the artifacts
+
+
+def test_prune_keeps_artifacts_the_ledger_references_and_young_ones(tmp_path: Path) -> None:
+    root = tmp_path / "artifacts"
+    now = 1_000_000_000.0
+    for name, age_days in (("old-referenced", 90), ("old-orphan", 90), ("young-orphan", 1)):
+        (root / name).mkdir(parents=True)
+        (root / name / "stdout").write_text("x")
+        t = now - age_days * 86400
+        os.utime(root / name, (t, t))
+    removed = _playbooks.prune_artifacts(tmp_path, {"old-referenced"}, older_than_days=30,
+                                         now=now)
+    assert removed == ["old-orphan"]
+    assert sorted(p.name for p in root.iterdir()) == ["old-referenced", "young-orphan"]
+    assert _playbooks.prune_artifacts(tmp_path / "none", set()) == []

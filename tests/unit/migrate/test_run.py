@@ -217,3 +217,62 @@ def test_a_failed_retire_leaves_the_system_completed(fake: FakeAnsible, ledger: 
         "failed", "edu-web-01", "Archive the data", "tar: disk full")
     rec = ledger.system(spec.id)
     assert rec is not None and rec.state == "completed" and rec.last_error is None
+
+
+def _no_verify(specs: dict[str, SystemSpec], ledger: Ledger, ids: list[str]) -> MigrationRun:
+    """A run as `--no-verify` makes it: no verifier."""
+    opts = RunOptions(forks=5, inventory=Path("/inv"), verify=None,
+                      private_data_dir=Path("/tmp/unused"))
+    return MigrationRun([specs[i] for i in ids], ledger, opts)
+
+
+def test_no_verify_leaves_the_system_switched(fake: FakeAnsible, ledger: Ledger,
+                                              specs: dict[str, SystemSpec]) -> None:
+    o = _no_verify(specs, ledger, ["edu-portal"]).execute()[0]
+    assert o.ok and o.verify_skipped and o.state == "switched"
+    assert "verification skipped" in (o.message or "")
+    steps = [e.step for e in ledger.events("edu-portal")]
+    assert "verify" not in steps and "complete" not in steps
+    rec = ledger.system("edu-portal")
+    assert rec is not None and rec.state == "switched" and rec.last_error is None
+    # a later run with a verifier verifies and completes it, and runs no playbook
+    fake.calls.clear()
+    checked: list[str] = []
+
+    def verify(spec: SystemSpec) -> tuple[bool, str]:
+        checked.append(spec.id)
+        return True, "12 checks passed"
+
+    o = make(specs, ledger, ["edu-portal"], verify=verify).execute()[0]
+    assert o.ok and not o.verify_skipped and o.state == "completed"
+    assert checked == ["edu-portal"] and fake.calls == []
+    assert [(e.step, e.outcome) for e in ledger.events("edu-portal")][-2:] == [
+        ("verify", "ok"), ("complete", "ok")]
+
+
+def test_source_changed_after_a_rollback_is_caught_by_the_final_sync(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    # run 1: the switch fails, the rollback brings the system back to presynced
+    fake.fail[("cutover_system.yml", "edu-web-01")] = (
+        "switch_system", "Check the health URLs", "edu-portal-1", "HTTP 503")
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert o.rolled_back and o.state == "presynced"
+    warm = ledger.manifests("edu-portal", "tree")
+    # the source serves (and is written) again; run 2 does not warm-copy again: its cutover's
+    # final rsync copies the change and the digest comparison of the sync step decides
+    fake.fail = {("cutover_system.yml", "edu-web-01"): (
+        "sync_system", "Compare the data digests of source and target", "edu-web-01",
+        "digests differ for /srv/edu-portal/data")}
+    fake.calls.clear()
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert [c[0] for c in fake.calls] == ["cutover_system.yml", "rollback_system.yml"]
+    assert fake.calls[0][2] == ["freeze", "sync", "switch"]
+    assert not o.ok and o.step == "sync" and o.rolled_back and o.state == "presynced"
+    assert "digests differ" in (o.message or "")
+    assert ledger.manifests("edu-portal", "tree") == warm  # presync never ran again
+    # run 3: the final rsync brought the target up to date, the digests match
+    fake.fail.clear()
+    fake.calls.clear()
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert o.ok and o.state == "completed"
+    assert [c[0] for c in fake.calls] == ["cutover_system.yml"]
