@@ -53,6 +53,13 @@ class Lab:
         return self.cli("migrate", "--wave", str(self.wave), "--plan", str(self.plan_path),
                         *args, timeout=timeout)
 
+    def spawn_migrate_wave(self, wave: int, *args: str) -> subprocess.Popen[str]:
+        """A runner on `wave` (a lab whose systems are split over waves: `wave_of`)."""
+        return subprocess.Popen(
+            [ONECLOUD, "migrate", "--wave", str(wave), "--plan", str(self.plan_path), *args],
+            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            start_new_session=True)
+
     def spawn_migrate(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [ONECLOUD, "migrate", "--wave", str(self.wave), "--plan", str(self.plan_path), *args],
@@ -91,7 +98,8 @@ class Lab:
                              f"{self.events(system)}")
 
 
-def _renamed(plan: Plan, tag: str, kinds: list[str], net: int, wave: int) -> Plan:
+def _renamed(plan: Plan, tag: str, kinds: list[str], net: int, wave: int,
+             wave_of: dict[str, int] | None = None) -> Plan:
     systems = []
     for i, kind in enumerate(kinds):
         s = plan.system(kind)
@@ -99,7 +107,7 @@ def _renamed(plan: Plan, tag: str, kinds: list[str], net: int, wave: int) -> Pla
         tgt = s.targets[0]
         systems.append(s.model_copy(update={
             "id": f"{tag}-{kind}",
-            "wave": wave,
+            "wave": (wave_of or {}).get(kind, wave),
             "stack": f"itest-{tag}",
             "sources": [SourceHost(**{**src.model_dump(), "id": f"{tag}-src{i}",
                                       "address": f"198.18.{net}.{11 + i}"})],
@@ -112,10 +120,12 @@ def _renamed(plan: Plan, tag: str, kinds: list[str], net: int, wave: int) -> Pla
 
 @contextmanager
 def private_lab(tmp_path: Path, tag: str, kinds: list[str], *, net: int, wave: int,
-                target_disk_mb: int | None = None) -> Iterator[Lab]:
+                target_disk_mb: int | None = None,
+                wave_of: dict[str, int] | None = None) -> Iterator[Lab]:
     """Hosts for `kinds` (fresh, seeded), a plan file, a ledger and a state dir; hosts are
-    removed afterwards."""
-    plan = _renamed(load_plan(FIXTURE_PLAN), tag, kinds, net, wave)
+    removed afterwards. `wave_of`: kind -> wave for systems not in `wave` (one stack, several
+    waves, one ledger)."""
+    plan = _renamed(load_plan(FIXTURE_PLAN), tag, kinds, net, wave, wave_of)
     plan_path = tmp_path / "plan.yml"
     write_plan(plan, plan_path)
     legacy = legacy_specs(plan)
@@ -188,3 +198,24 @@ def data_fingerprint(host: str, system: PlannedSystem) -> tuple[str, dict[str, i
     digest = tree_digest(host, list(system.data.paths)) if system.data.paths else ""
     counts = row_counts(host, system) if system.data.databases else {}
     return digest, counts
+
+
+def post_record(address: str, payload: str, port: int = 8081) -> int:
+    """POST a record to the sqlite workload (ledgerapp) at `address`; returns its id."""
+    req = urllib.request.Request(f"http://{address}:{port}/records",
+                                 data=json.dumps({"payload": payload}).encode(), method="POST")
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        assert resp.status == 201
+        return int(json.loads(resp.read())["id"])
+
+
+def get_record(address: str, record_id: int, port: int = 8081) -> dict[str, object] | None:
+    """One record of the sqlite workload at `address`, None if it has no such record."""
+    try:
+        with urllib.request.urlopen(f"http://{address}:{port}/records/{record_id}",
+                                    timeout=5) as resp:
+            return dict(json.loads(resp.read()))
+    except urllib.error.HTTPError as e:
+        if e.code == 404:
+            return None
+        raise

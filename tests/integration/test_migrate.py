@@ -188,8 +188,10 @@ def test_a_verification_failing_after_switch_rolls_back(tmp_path: Path) -> None:
         r = lab.migrate("--until", "switched")
         assert r.returncode == 0, r.stdout + r.stderr
         assert serving_places(s) == [tgt]
-        # the target's data drifts from the source (a stray write)
+        # the target serves and takes a write; verification then fails
         assert ssh(tgt, "echo stray > /srv/webapp/data/stray.txt").returncode == 0
+        served = data_fingerprint(tgt, s)
+        assert served != before
         r = lab.migrate()
         assert r.returncode == 6, r.stdout + r.stderr
         assert "1 of 1 system(s) failed" in r.stderr
@@ -197,8 +199,9 @@ def test_a_verification_failing_after_switch_rolls_back(tmp_path: Path) -> None:
         assert (state, pending) == ("presynced", 0)
         assert err is not None and "verify failed" in err and "data equals" in err
         assert serving_places(s) == [src]
-        assert data_fingerprint(src, s) == before
-        r = lab.migrate()  # the presync finds the stale copy by checksum and fixes it
+        # the rollback wrote back what the target took: nothing it served is lost
+        assert data_fingerprint(src, s) == served
+        assert ssh(src, "test -e /srv/webapp/data/stray.txt").returncode == 0
+        r = lab.migrate()  # the final sync and its checksum bring the target up to date
         assert r.returncode == 0, r.stdout + r.stderr
-        _assert_completed_on_target(lab, "edu-portal", before)
-        assert ssh(tgt, "test ! -e /srv/webapp/data/stray.txt").returncode == 0
+        _assert_completed_on_target(lab, "edu-portal", served)

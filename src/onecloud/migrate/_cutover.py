@@ -32,6 +32,8 @@ _CUTOVER_ROLES: dict[str, Step] = {
 #: the cutover play prepares and removes the copy key outside the steps (and the downtime)
 _OUTSIDE_STEPS = "copy_data/tasks/prepare.yml"
 _OUTSIDE_STEPS_2 = "copy_data/tasks/cleanup.yml"
+#: the task of the sync step that proves the target holds the frozen source's data trees
+_DIGEST_CHECK = "Compare the digests"
 
 
 def _iso(ts: float) -> str:
@@ -53,6 +55,8 @@ class CutoverPlay:
         self.last_at: dict[tuple[str, Step], float] = {}
         #: the play's ident, known once it ended
         self.ident: str | None = None
+        #: systems whose final sync passed the digest comparison of source and target
+        self.digests_equal: set[str] = set()
 
     def begin(self, sid: str, step: Step, at: float) -> None:
         """`step` started for `sid` (the one running before finished)."""
@@ -70,6 +74,8 @@ class CutoverPlay:
         detail = None
         if step == "switch":
             detail = self._serving(sid)
+        elif step == "sync" and sid in self.digests_equal:
+            detail = "final sync done; sha256 digests of source and target equal"
         self.run.rec.advance(sid, step, event_id, self.ident, detail)
         self.done[sid].add(step)
 
@@ -90,6 +96,8 @@ class CutoverPlay:
             return
         if ev.kind in ("failed", "unreachable") and not ev.ignored:
             return  # settled at the end, from the stats (a failure may be rescued)
+        if step == "sync" and ev.kind == "ok" and ev.task == _DIGEST_CHECK:
+            self.digests_equal.add(sid)
         order = states.CUTOVER_STEPS
         cur = self.current.get(sid)
         if cur is None or order.index(step) > order.index(cur[0]):

@@ -77,3 +77,9 @@ class StepRecorder:
             f"{step} failed on {host or '?'}"
             + (f" at task '{task}'" if task else "") + f": {message}"))
         self.obs.system_step(system, step, "failed", message)
+
+    def note_error(self, system: str, text: str) -> None:
+        """Set the last error of `system` (its state and flags unchanged) and its outcome's
+        message: what the operator must do next."""
+        self.ledger.set_state(system, self.state(system), last_error=text)
+        self.outcomes[system].message = text

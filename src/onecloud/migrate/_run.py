@@ -45,6 +45,7 @@ from onecloud.migrate._playbooks import PlaybookResult, TaskEvent, run_playbook
 from onecloud.migrate._record import StepRecorder
 
 __all__ = [
+    "WRITE_BACK_STATES",
     "MigrationRun",
     "Observer",
     "PlaybookStep",
@@ -62,6 +63,15 @@ _PLAYBOOK: dict[Step, str] = {
     "sync": "cutover_system.yml",
     "switch": "cutover_system.yml",
 }
+
+
+#: states in which the target has served: a rollback from them writes its data back first
+WRITE_BACK_STATES: frozenset[State] = frozenset({"switched", "verified"})
+
+
+def needs_write_back(state: State) -> bool:
+    """True when a rollback from `state` must copy the target's data back to the source."""
+    return state in WRITE_BACK_STATES
 
 
 class Observer(Protocol):
@@ -146,6 +156,8 @@ class PlaybookStep:
     #: once a system's event is finished (and, after a success, its state set)
     succeeded: Callable[[str, str | None], None] = _nothing
     failed: Callable[[str, Verdict], None] = _nothing
+    #: extra variables of the play (the same for every system of the step)
+    extravars: dict[str, object] | None = None
 
 
 class MigrationRun:
@@ -226,7 +238,7 @@ class MigrationRun:
         for sid in systems:
             play.prepare(sid)
             events[sid] = self.rec.start(sid, play.step, state_before=play.state_before)
-        result = self._run(play.playbook, systems)
+        result = self._run(play.playbook, systems, extravars=play.extravars)
         judge = play.judge or self._outcome_of
         verdicts = {}
         for sid in systems:
@@ -352,17 +364,56 @@ class MigrationRun:
         return ok
 
     def rollback(self, systems: list[str]) -> None:
-        """Target stopped, source serving; state back to where the source serves."""
+        """Target stopped, source serving; state back to where the source serves.
+
+        A system rolled back from a state where the target served (`WRITE_BACK_STATES`) first
+        has the target's data written back to its source (`rollback_system_write_back`: the
+        final sync in reverse, proved by digests and row counts); the source starts only
+        once that succeeded. The two kinds run as separate plays (the flag is a play var)."""
         if not systems:
             return
+        back = [s for s in systems if needs_write_back(self.state(s))]
+        rest = [s for s in systems if s not in back]
+        for group, write_back in ((rest, False), (back, True)):
+            if group:
+                self._rollback_play(group, write_back=write_back)
+
+    def _rollback_play(self, systems: list[str], *, write_back: bool) -> None:
+        def detail(result: PlaybookResult, sid: str) -> str:
+            if not write_back:
+                return "target stopped, source serving; no write-back needed (target never" \
+                    " served)"
+            return "target stopped; " + self._write_back_detail(result, sid) \
+                + "; source serving"
+
         self.play_step(PlaybookStep(
             "rollback", "rollback_system.yml",
             prepare=lambda sid: self.ledger.set_state(sid, self.state(sid),
                                                       rollback_pending=True),
             after=lambda sid: states.rollback_state(self.state(sid)), rollback_pending=False,
-            detail=lambda _result, _sid: "target stopped, source serving",
-            succeeded=self._rolled_back, failed=self._rollback_failed,
+            detail=detail,
+            succeeded=self._rolled_back,
+            failed=self._write_back_failed if write_back else self._rollback_failed,
+            extravars={"rollback_system_write_back": write_back},
         ), systems)
+
+    def _write_back_detail(self, result: PlaybookResult, system: str) -> str:
+        """What a rollback wrote back from each target, from the play's figures."""
+        copies = result.stats.get("copy_data") or {}
+        backs = result.stats.get("rollback_system") or {}
+        notes = []
+        for p in self.specs[system].pairs:
+            c = copies.get(p.source.name) or {}
+            b = backs.get(p.source.name) or {}
+            stats = {k: v for k, v in (c.get("stats") or [])}
+            files = stats.get("Number of regular files transferred", "0").replace(",", "")
+            dbs = int(b.get("databases") or 0)
+            target = b.get("target") or p.target.name
+            what = f"wrote back {files} file(s)" if c.get("copied") else \
+                "wrote back 0 files (unchanged on the target)"
+            notes.append(f"{what} and {dbs} database(s) from {target}"
+                         f" (sha256 {c.get('digest') or '?'})")
+        return "; ".join(notes) or "nothing to write back"
 
     def _rolled_back(self, system: str, _detail: str | None) -> None:
         self.outcomes[system].rolled_back = True
@@ -371,6 +422,23 @@ class MigrationRun:
     def _rollback_failed(self, system: str, verdict: Verdict) -> None:
         self.outcomes[system].rolled_back = False
         self.obs.system_step(system, "rollback", "failed", verdict.message or "")
+
+    def _write_back_failed(self, system: str, verdict: Verdict) -> None:
+        """The write-back failed: the source was not started on stale data, the state stays
+        with `rollback_pending`, and the last error says what to do."""
+        self.outcomes[system].rolled_back = False
+        spec = self.specs[system]
+        msg = verdict.message or "failed"
+        if not msg.startswith("write-back of target data failed"):
+            msg = f"write-back of target data failed at {verdict.task or '?'}: {msg}"
+        targets = ", ".join(p.target.name for p in spec.pairs)
+        wave = f"--wave {spec.wave} " if spec.wave is not None else ""
+        text = (f"{msg}; the target ({targets}) holds the newest data and is stopped, the"
+                f" source is stopped: fix the cause and run `onecloud migrate {wave}--system"
+                f" {system}` again (it retries the rollback), or start the target again by"
+                " hand")
+        self.rec.note_error(system, text)
+        self.obs.system_step(system, "rollback", "failed", text)
 
     def execute(self, preflight_failures: dict[str, tuple[str, str]] | None = None
                 ) -> list[SystemOutcome]:
@@ -403,7 +471,9 @@ class MigrationRun:
             if s not in active:
                 o = self.outcomes[s]
                 o.ok, o.step = False, "rollback"
-                o.message = "a previous rollback is still incomplete; fix the host and re-run"
+                err = self.ledger.system(s).last_error or ""  # type: ignore[union-attr]
+                o.message = err if err.startswith("write-back of target data failed") else \
+                    "a previous rollback is still incomplete; fix the host and re-run"
         return active
 
     def _fail_preflight(self, active: list[str],

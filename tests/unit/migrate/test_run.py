@@ -27,10 +27,13 @@ class FakeAnsible:
         self.fail: dict[tuple[str, str], tuple[str, str, str, str]] = {}
         self.skip: set[str] = set()  # hosts a play never reaches (a failed `serial` batch)
         self.stats: dict[str, Any] | None = None  # set_stats figures (default: a copy's)
+        self.extravars: list[dict[str, Any]] = []  # each call's extra variables
 
     def __call__(self, playbook: str, *, hosts: Sequence[str], tags: Sequence[str] | None = None,
-                 on_event: Callable[[TaskEvent], None] | None = None, **_: Any) -> PlaybookResult:
+                 on_event: Callable[[TaskEvent], None] | None = None,
+                 extravars: dict[str, Any] | None = None, **_: Any) -> PlaybookResult:
         self.calls.append((playbook, list(hosts), list(tags) if tags else None))
+        self.extravars.append(dict(extravars or {}))
         outcomes = {}
         for h in hosts:
             o = HostOutcome(h)
@@ -276,3 +279,98 @@ def test_source_changed_after_a_rollback_is_caught_by_the_final_sync(
     o = make(specs, ledger, ["edu-portal"]).execute()[0]
     assert o.ok and o.state == "completed"
     assert [c[0] for c in fake.calls] == ["cutover_system.yml"]
+
+
+def _rollback_flags(fake: FakeAnsible) -> list[tuple[list[str], object]]:
+    """(hosts, rollback_system_write_back) of every rollback play, in order."""
+    return [(hosts, x.get("rollback_system_write_back"))
+            for (pb, hosts, _t), x in zip(fake.calls, fake.extravars, strict=True)
+            if pb == "rollback_system.yml"]
+
+
+@pytest.mark.parametrize(("state", "write_back"), [
+    ("preflighted", False), ("presynced", False), ("frozen", False), ("synced", False),
+    ("switched", True), ("verified", True)])
+def test_the_write_back_flag_is_set_exactly_when_the_target_served(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec], state: str,
+        write_back: bool) -> None:
+    ledger.ensure_system("edu-portal", stack="lab", wave=1)
+    ledger.set_state("edu-portal", state, rollback_pending=True)  # type: ignore[arg-type]
+    make(specs, ledger, ["edu-portal"], until="presynced").execute()
+    assert _rollback_flags(fake)[0] == (["edu-web-01"], write_back)
+    [ev] = [e for e in ledger.events("edu-portal") if e.step == "rollback"]
+    assert ev.outcome == "ok"
+    assert ("wrote back" in (ev.detail or "")) is write_back
+    assert ("no write-back needed (target never served)" in (ev.detail or "")) is not write_back
+
+
+def test_a_failed_verification_writes_the_target_back_and_says_so(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    fake.stats = {
+        "copy_data": {"edu-web-01": {"digest": "abc123", "copied": True, "stats": [
+            ["Number of regular files transferred", "3"]]}},
+        "rollback_system": {"edu-web-01": {"target": "edu-portal-1", "databases": 0}}}
+    o = make(specs, ledger, ["edu-portal"],
+             verify=lambda s: (False, "edu-portal-1 data differs")).execute()[0]
+    assert not o.ok and o.step == "verify" and o.rolled_back and o.state == "presynced"
+    assert _rollback_flags(fake) == [(["edu-web-01"], True)]
+    ev = ledger.events("edu-portal")[-1]
+    assert (ev.step, ev.outcome, ev.state_before, ev.state_after) == (
+        "rollback", "ok", "switched", "presynced")
+    assert "wrote back 3 file(s) and 0 database(s) from edu-portal-1 (sha256 abc123)" \
+        in (ev.detail or "")
+
+
+def test_a_mixed_rollback_runs_one_play_per_kind(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    for sid, state in (("edu-portal", "switched"), ("civil-ledger", "frozen")):
+        ledger.ensure_system(sid, stack="lab", wave=1)
+        ledger.set_state(sid, state, rollback_pending=True)  # type: ignore[arg-type]
+    make(specs, ledger, ["edu-portal", "civil-ledger"], until="presynced").execute()
+    assert _rollback_flags(fake) == [(["civil-app-01"], False), (["edu-web-01"], True)]
+
+
+def test_a_failed_write_back_leaves_the_source_stopped_and_says_what_to_do(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    fake.fail[("rollback_system.yml", "edu-web-01")] = (
+        "rollback_system", "Fail if the write-back failed (the source stays stopped)",
+        "edu-web-01", "write-back of target data failed at Copy with rsync from the target"
+        " back to the source: rsync from 198.19.1.11 failed with exit code 11")
+    o = make(specs, ledger, ["edu-portal"],
+             verify=lambda s: (False, "edu-portal-1 data differs")).execute()[0]
+    assert not o.ok and o.rolled_back is False
+    rec = ledger.system("edu-portal")
+    assert rec is not None
+    # not rolled back to a state where the source serves: still switched, rollback pending
+    assert (rec.state, rec.rollback_pending) == ("switched", True)
+    err = rec.last_error or ""
+    assert err.startswith("write-back of target data failed at Copy with rsync from the"
+                          " target back to the source: rsync from 198.19.1.11 failed")
+    assert "the target (edu-portal-1) holds the newest data" in err
+    assert "`onecloud migrate --wave 1 --system edu-portal` again (it retries the rollback)" \
+        in err
+    assert "or start the target again by hand" in err
+    assert ledger.events("edu-portal")[-1].outcome == "failed"
+    # the next run retries the rollback, with the write-back, before anything else
+    fake.fail.clear()
+    fake.calls.clear()
+    fake.extravars.clear()
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert fake.calls[0][0] == "rollback_system.yml"
+    assert fake.extravars[0] == {"rollback_system_write_back": True}
+    assert o.ok and o.state == "completed"
+
+
+def test_a_still_failing_write_back_keeps_its_instructions(
+        fake: FakeAnsible, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    ledger.ensure_system("edu-portal", stack="lab", wave=1)
+    ledger.set_state("edu-portal", "verified", rollback_pending=True)
+    fake.fail[("rollback_system.yml", "edu-web-01")] = (
+        "rollback_system", "Stop the services on the source", "edu-web-01", "unreachable")
+    o = make(specs, ledger, ["edu-portal"]).execute()[0]
+    assert not o.ok and o.step == "rollback"
+    assert (o.message or "").startswith(
+        "write-back of target data failed at Stop the services on the source: unreachable")
+    rec = ledger.system("edu-portal")
+    assert rec is not None and (rec.state, rec.rollback_pending) == ("verified", True)
+    assert [c[0] for c in fake.calls] == ["rollback_system.yml"]  # nothing else ran
