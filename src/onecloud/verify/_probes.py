@@ -38,8 +38,8 @@ _HEALTH = (
     "    print(r.status)\n"
     "except urllib.error.HTTPError as e:\n"
     "    print(e.code)\n"
-    "except OSError as e:\n"
-    "    print('error', e)\n"
+    "except Exception as e:\n"
+    "    print('error', type(e).__name__, e)\n"
 )
 
 
@@ -133,6 +133,10 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
         return code == "200", f"HTTP {code or out.stderr.strip()[:120]}"
     if check.kind == "data_digest":
         assert check.peer is not None
+        # a missing tree digests as empty on both hosts: that proves nothing, so it fails
+        missing = [q for q in p["paths"] if not host.file(str(q)).exists]
+        if missing:
+            return False, f"data path(s) missing on {check.host}: {', '.join(map(str, missing))}"
         source_digest = _digest(pool.get(check.peer), list(p["paths"]))
         got = _digest(host, list(p["paths"]))
         same = got == source_digest
