@@ -84,7 +84,7 @@ def test_a_good_migration_passes(specs: dict[str, SystemSpec]) -> None:
     spec = specs["civil-ledger"]
     key = "sqlite:/srv/ledgerapp/app.db:records"
     target = FakeHost(running={"ledgerapp"}, listening={"tcp://198.19.12.12:8081"},
-                      counts={key: 10})
+                      counts={key: 10}, files={"/srv/ledgerapp": ""})
     source = FakeHost(files={"/var/lib/onecloud/civil-ledger/rowcounts.json":
                              json.dumps({key: 10})})
     res = _results(spec, Pool({"civil-ledger-1": target, "civil-app-01": source}))
@@ -96,7 +96,7 @@ def test_differences_are_reported_with_both_values(specs: dict[str, SystemSpec])
     spec = specs["civil-ledger"]
     key = "sqlite:/srv/ledgerapp/app.db:records"
     target = FakeHost(running={"ledgerapp"}, listening=set(), counts={key: 9}, http="503",
-                      digest="aaa")
+                      digest="aaa", files={"/srv/ledgerapp": ""})
     source = FakeHost(running={"ledgerapp"}, listening={"tcp://198.18.0.13:8081"},
                       counts={key: 10}, digest="bbb")
     res = _results(spec, Pool({"civil-ledger-1": target, "civil-app-01": source}))
@@ -109,6 +109,16 @@ def test_differences_are_reported_with_both_values(specs: dict[str, SystemSpec])
         "sqlite:/srv/ledgerapp/app.db:records: 9 vs 10")
     assert res["service_stopped:civil-app-01"] == (False, "still running")
     assert res["port_closed:civil-app-01"] == (False, "still listening")
+
+
+def test_data_missing_on_the_target_fails_instead_of_comparing_empty_digests(
+    specs: dict[str, SystemSpec],
+) -> None:
+    """A missing tree digests as empty on both hosts: equal digests would prove nothing."""
+    spec = specs["civil-ledger"]
+    res = _results(spec, Pool({"civil-ledger-1": FakeHost(), "civil-app-01": FakeHost()}))
+    assert res["data_digest:civil-ledger-1"] == (
+        False, "data path(s) missing on civil-ledger-1: /srv/ledgerapp")
 
 
 def test_unreachable_host_is_a_failed_check(specs: dict[str, SystemSpec]) -> None:
