@@ -27,4 +27,6 @@ step "verify wave 1"
 $OC verify --wave 1 --junit reports/verify-wave1.xml
 step "report"
 $OC report
-printf '\nThe lab stays up: `make lab-status`, `onecloud stack output -s lab`, `make lab-down`.\n'
+$OC report --format html --out reports/programme.html
+printf '\nThe programme dashboard: %s\n' "$(pwd)/reports/programme.html"
+printf 'The lab stays up: `make lab-status`, `onecloud stack output -s lab`, `make lab-down`.\n'

@@ -34,6 +34,8 @@ if [ "$lab" = 1 ]; then
     if [ "$(id -u)" = 0 ]; then
         step "Debian packages of the lab"
         sh scripts/lab-packages.sh
+        step "Debian's Chromium (the dashboard's browser test)"
+        sh scripts/browser-packages.sh
     else
         echo "setup: not root: skipping the lab's Debian packages (the lab needs root)" >&2
     fi

@@ -60,7 +60,7 @@ def test_cli_markdown_and_terminal(tmp_path: Path, capsys, monkeypatch) -> None:
     assert "| health-permits | presynced | rsync 23 |" in text
     assert main(args) == 0
     assert "By department" in capsys.readouterr().out
-    assert main([*args, "--format", "html"]) == 2
+    assert main([*args, "--format", "pdf"]) == 2
     monkeypatch.setenv("ONECLOUD_STATE_DIR", str(tmp_path / "none"))
     assert main(["report", "--plan", str(tmp_path / "missing.yml")]) == 3
 
