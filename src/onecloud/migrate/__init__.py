@@ -14,7 +14,7 @@ from onecloud.migrate._orchestrate import (
     migrate,
     retire,
 )
-from onecloud.migrate._run import Observer, SystemOutcome
+from onecloud.migrate._outcome import Observer, SystemOutcome
 
 __all__ = [
     "DryRun",

@@ -11,14 +11,31 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from onecloud.contract import Step
 from onecloud.contract import _states as states
+from onecloud.migrate._outcome import Verdict
 from onecloud.migrate._playbooks import PlaybookResult, TaskEvent
 
 if TYPE_CHECKING:
-    from onecloud.migrate._run import MigrationRun, Verdict
+    from onecloud.contract import Ledger
+    from onecloud.migrate._outcome import Observer, SystemOutcome
+    from onecloud.migrate._record import StepRecorder
+
+
+class Run(Protocol):
+    """What following a cutover play needs of the run it belongs to (`MigrationRun`)."""
+
+    ledger: Ledger
+    rec: StepRecorder
+    outcomes: dict[str, SystemOutcome]
+    not_run: set[str]
+    obs: Observer
+
+    def by_source(self) -> dict[str, str]: ...
+    def skipped(self, result: PlaybookResult, system: str) -> bool: ...
+    def verdict(self, result: PlaybookResult, system: str) -> Verdict: ...
 
 __all__ = ["CutoverPlay"]
 
@@ -44,11 +61,11 @@ def _iso(ts: float) -> str:
 class CutoverPlay:
     """The remaining cutover `steps` of `systems`, followed through one play."""
 
-    def __init__(self, run: MigrationRun, systems: list[str], steps: list[Step]) -> None:
+    def __init__(self, run: Run, systems: list[str], steps: list[Step]) -> None:
         self.run = run
         self.systems = systems
         self.steps = steps
-        self.by_source = run._by_source()
+        self.by_source = run.by_source()
         #: per system: the step running now and its ledger event
         self.current: dict[str, tuple[Step, str]] = {}
         self.done: dict[str, set[Step]] = {sid: set() for sid in systems}
@@ -120,10 +137,10 @@ class CutoverPlay:
         self.ident = result.ident
         ok = []
         for sid in self.systems:
-            if sid not in self.current and not self.done[sid] and self.run._not_run(result, sid):
+            if sid not in self.current and not self.done[sid] and self.run.skipped(result, sid):
                 self._not_started(sid)
                 continue
-            verdict = self.run._outcome_of(result, sid)
+            verdict = self.run.verdict(result, sid)
             if verdict.ok:
                 self._finish_rest(sid)
                 ok.append(sid)

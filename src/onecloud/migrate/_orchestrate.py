@@ -39,16 +39,10 @@ from onecloud.contract import (
 from onecloud.contract import _states as states
 from onecloud.errors import MigrationError, UsageError
 from onecloud.migrate import _inventory as inv
+from onecloud.migrate._outcome import Observer, RunOptions, SystemOutcome, Verdict
 from onecloud.migrate._playbooks import PlaybookResult, prune_artifacts
 from onecloud.migrate._preflight import Finding
-from onecloud.migrate._run import (
-    MigrationRun,
-    Observer,
-    PlaybookStep,
-    RunOptions,
-    SystemOutcome,
-    Verdict,
-)
+from onecloud.migrate._run import MigrationRun, PlaybookStep
 from onecloud.migrate._sshprobe import SystemPreflight, preflight_systems
 from onecloud.plan import Plan
 from onecloud.plan import load_plan as plan_io_load

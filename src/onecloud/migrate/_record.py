@@ -12,7 +12,7 @@ from onecloud.contract import Ledger, State, Step
 from onecloud.contract import _states as states
 
 if TYPE_CHECKING:
-    from onecloud.migrate._run import Observer, SystemOutcome
+    from onecloud.migrate._outcome import Observer, SystemOutcome
 
 __all__ = ["StepRecorder"]
 

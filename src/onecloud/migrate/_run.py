@@ -33,14 +33,14 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple, Protocol
 
 from onecloud import paths
 from onecloud.contract import Ledger, State, Step, SystemSpec
 from onecloud.contract import _states as states
 from onecloud.migrate._cutover import CutoverPlay
+from onecloud.migrate._outcome import Observer, RunOptions, SystemOutcome, Verdict, _Quiet
 from onecloud.migrate._playbooks import PlaybookResult, TaskEvent, run_playbook
 from onecloud.migrate._record import StepRecorder
 
@@ -74,58 +74,6 @@ def needs_write_back(state: State) -> bool:
     return state in WRITE_BACK_STATES
 
 
-class Observer(Protocol):
-    """What the CLI shows; the runner calls it, never prints."""
-
-    def system_step(self, system: str, step: str, status: str, detail: str = "") -> None: ...
-
-
-class _Quiet:
-    def system_step(self, system: str, step: str, status: str, detail: str = "") -> None:
-        log.info("%s: %s %s %s", system, step, status, detail)
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    forks: int = 10
-    until: State = "completed"
-    ssh_config: Path | None = None
-    inventory: Path | None = None
-    verify: Callable[[SystemSpec], tuple[bool, str]] | None = None
-    private_data_dir: Path | None = None
-    #: systems cut over at once (Ansible `serial`): each system's downtime is its batch's
-    #: time, so smaller batches mean shorter downtimes for the same total time
-    cutover_batch: int = 5
-
-
-@dataclass
-class SystemOutcome:
-    system: str
-    state: State
-    ok: bool
-    step: str | None = None  # the step that failed
-    host: str | None = None
-    task: str | None = None
-    message: str | None = None
-    rolled_back: bool | None = None
-    downtime: float | None = None
-    seconds: float = 0.0
-    steps_done: list[str] = field(default_factory=list)
-    #: True: the run had no verifier, so the system stopped at `switched` (not a failure)
-    verify_skipped: bool = False
-
-
-class Verdict(NamedTuple):
-    """How one system came out of a play: ok, or the host, task, role and message of its
-    failure."""
-
-    ok: bool
-    host: str | None = None
-    task: str | None = None
-    role: str | None = None
-    message: str | None = None
-
-
 def _nothing(_system: str, *_: object) -> None:
     """A hook of a `PlaybookStep` that adds nothing."""
 
@@ -149,7 +97,7 @@ class PlaybookStep:
     state_before: State | None = None
     #: before the step is recorded as started for a system
     prepare: Callable[[str], None] = _nothing
-    #: how a system came out of the play (None: `MigrationRun._outcome_of`, over its pairs)
+    #: how a system came out of the play (None: `MigrationRun.verdict`, over its pairs)
     judge: Callable[[PlaybookResult, str], Verdict] | None = None
     #: the detail of a success, worked out before its event is finished (may write manifests)
     detail: Callable[[PlaybookResult, str], str | None] = _no_detail
@@ -196,7 +144,7 @@ class MigrationRun:
     def _sources(self, systems: Sequence[str]) -> list[str]:
         return [p.source.name for sid in systems for p in self.specs[sid].pairs]
 
-    def _by_source(self) -> dict[str, str]:
+    def by_source(self) -> dict[str, str]:
         return {p.source.name: s.id for s in self.specs.values() for p in s.pairs}
 
     def _run(self, playbook: str, systems: Sequence[str], *, tags: Sequence[str] | None = None,
@@ -213,12 +161,12 @@ class MigrationRun:
             extravars=extravars,
         )
 
-    def _not_run(self, result: PlaybookResult, system: str) -> bool:
+    def skipped(self, result: PlaybookResult, system: str) -> bool:
         """True if the play never reached any host of the system (nothing changed there)."""
         outs = [result.hosts.get(p.source.name) for p in self.specs[system].pairs]
         return all(o is not None and not o.ran for o in outs)
 
-    def _outcome_of(self, result: PlaybookResult, system: str) -> Verdict:
+    def verdict(self, result: PlaybookResult, system: str) -> Verdict:
         """(ok, host, task, role, message) of a system over its pairs."""
         for p in self.specs[system].pairs:
             o = result.hosts.get(p.source.name)
@@ -239,7 +187,7 @@ class MigrationRun:
             play.prepare(sid)
             events[sid] = self.rec.start(sid, play.step, state_before=play.state_before)
         result = self._run(play.playbook, systems, extravars=play.extravars)
-        judge = play.judge or self._outcome_of
+        judge = play.judge or self.verdict
         verdicts = {}
         for sid in systems:
             verdicts[sid] = verdict = judge(result, sid)

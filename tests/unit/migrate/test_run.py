@@ -13,8 +13,9 @@ from onecloud.contract._ledger import Ledger
 from onecloud.contract._spec import SystemSpec
 from onecloud.migrate import _orchestrate as orchestrate
 from onecloud.migrate import _run as runner_mod
+from onecloud.migrate._outcome import RunOptions
 from onecloud.migrate._playbooks import HostOutcome, PlaybookResult, TaskEvent
-from onecloud.migrate._run import MigrationRun, RunOptions
+from onecloud.migrate._run import MigrationRun
 
 ROLES = {"freeze": "freeze_system", "sync": "sync_system", "switch": "switch_system"}
 
