@@ -1,8 +1,9 @@
 """Cross-file checks of a census whose files are each valid on their own.
 
 Duplicate ids, unknown references (with did-you-mean), overlapping CIDRs inside one network,
-addresses outside their network, dependencies on systems that will be retired. Pure: takes the
-validated models and their sources, adds problems.
+addresses outside their network or used twice on one network, IPv6 (the stacks are IPv4-only),
+dependencies on systems that will be retired, SQLite files outside the data trees. Pure: takes
+the validated models and their sources, adds problems.
 """
 
 from __future__ import annotations
@@ -151,12 +152,53 @@ def _ref(
 
 def _network(e: Entry[Any], path: PathKey, text: str, problems: Problems) -> IpNet | None:
     try:
-        return ipaddress.ip_network(text, strict=True)
+        net = ipaddress.ip_network(text, strict=True)
     except ValueError as exc:
         problems.add(
             e.src, path, f"`{text}` is not a valid CIDR ({exc})", "write it as e.g. 10.1.0.0/16"
         )
         return None
+    if net.version != 4:
+        problems.add(
+            e.src,
+            path,
+            f"`{text}` is an IPv6 CIDR (the stacks are IPv4-only)",
+            "write an IPv4 CIDR (e.g. 10.1.0.0/16)",
+        )
+        return None
+    return net
+
+
+def _address(e: Entry[Any], path: PathKey, text: str, example: str, problems: Problems) -> Any:
+    """The IPv4 address `text`, or None (with a problem) when it is none."""
+    try:
+        addr = ipaddress.ip_address(text)
+    except ValueError:
+        problems.add(e.src, path, f"`{text}` is not an IP address", f"write e.g. {example}")
+        return None
+    if addr.version != 4:
+        problems.add(
+            e.src,
+            path,
+            f"`{text}` is an IPv6 address (the stacks are IPv4-only)",
+            f"write an IPv4 address (e.g. {example})",
+        )
+        return None
+    return addr
+
+
+def retired_by_census(system: System) -> str | None:
+    """Why the census alone retires `system` (its status or its override), or None.
+
+    The plan may retire more (an `unknown` system without recent use); it refuses dependencies
+    on those itself.
+    """
+    o = system.override
+    if o is not None:
+        return "which its override retires" if o.disposition == "retire" else None
+    if system.status in ("zombie", "shadow"):
+        return f"a {system.status} system that will be retired"
+    return None
 
 
 def cross_check(d: Declared, problems: Problems, *, partial: bool = False) -> None:
@@ -247,23 +289,14 @@ def _check_segments(d: Declared, problems: Problems, city_ref: CityRef) -> None:
                 se.src, se.at("cidr"), f"segment {s.cidr} is too small", "use /28 or larger"
             )
         if s.gateway is not None:
-            try:
-                gw = ipaddress.ip_address(s.gateway)
-            except ValueError:
+            gw = _address(se, se.at("gateway"), s.gateway, "198.19.1.1", problems)
+            if gw is not None and gw not in net:
                 problems.add(
                     se.src,
                     se.at("gateway"),
-                    f"`{s.gateway}` is not an IP address",
-                    "write e.g. 198.19.1.1",
+                    f"gateway {gw} is outside {net}",
+                    f"use an address inside {net}",
                 )
-            else:
-                if gw not in net:
-                    problems.add(
-                        se.src,
-                        se.at("gateway"),
-                        f"gateway {gw} is outside {net}",
-                        f"use an address inside {net}",
-                    )
         spans.append((int(net.network_address), int(net.broadcast_address), se))
     for a, b in _overlaps(spans):
         problems.add(
@@ -335,18 +368,21 @@ def _check_hosts(
     for se in d.systems:
         used.update(se.obj.hosts)
     sites_file = d.sites_src.name
+    on_network: dict[tuple[str, int], Entry[Host]] = {}  # (network, address) -> first host
     for he in d.hosts:
         h = he.obj
-        try:
-            addr = ipaddress.ip_address(h.address)
-        except ValueError:
-            problems.add(
-                he.src,
-                he.at("address"),
-                f"`{h.address}` is not an IP address",
-                "write e.g. 10.1.2.3",
-            )
-            addr = None
+        addr = _address(he, he.at("address"), h.address, "10.1.2.3", problems)
+        if addr is not None:
+            first = on_network.setdefault((h.network, int(addr)), he)
+            if first is not he:
+                where = first.src.where(first.at("address"))
+                problems.add(
+                    he.src,
+                    he.at("address"),
+                    f"host `{h.id}` has address {addr}, already used by host `{first.obj.id}` "
+                    f"on network `{h.network}` (declared at {where})",
+                    "give each host of a network its own address",
+                )
         if refs:
             _ref(
                 problems, he, he.at("room"), "machine room", h.room, rooms, f"{sites_file} `rooms`"
@@ -413,17 +449,22 @@ def _check_systems(
             if not _ref(problems, se, path, "system", dep, systems, "a dept-<id>.yml `systems`"):
                 continue
             target = systems[dep].obj
-            if target.status in ("zombie", "shadow") and (
-                target.override is None or target.override.disposition == "retire"
-            ):
+            why = retired_by_census(target)
+            if why is not None:
+                fix = (
+                    f"remove the dependency, or change the override of `{dep}`"
+                    if target.override is not None
+                    else f"remove the dependency, or keep `{dep}` with "
+                    "`override: {disposition: migrate, reason: ...}`"
+                )
                 problems.add(
                     se.src,
                     path,
-                    f"system `{s.id}` depends on `{dep}`, a {target.status} system that will be "
-                    f"retired (declared at {systems[dep].src.where(systems[dep].path)})",
-                    f"remove the dependency, or keep `{dep}` with "
-                    "`override: {disposition: migrate, reason: ...}`",
+                    f"system `{s.id}` depends on `{dep}`, {why} "
+                    f"(declared at {systems[dep].src.where(systems[dep].path)})",
+                    fix,
                 )
+        _check_sqlite(se, problems)
         ports: dict[tuple[int, str], int] = {}
         for i, svc in enumerate(s.services):
             key = (svc.port, svc.protocol)
@@ -435,3 +476,20 @@ def _check_systems(
                     "give each service its own port",
                 )
             ports.setdefault(key, i)
+
+
+def _check_sqlite(se: Entry[System], problems: Problems) -> None:
+    """A SQLite database moves as a file inside the data trees: it must lie in `data.paths`."""
+    paths = se.obj.data.paths
+    for i, db in enumerate(se.obj.data.databases):
+        if db.engine != "sqlite":
+            continue
+        if not any(db.name == p or db.name.startswith(p + "/") for p in paths):
+            problems.add(
+                se.src,
+                se.at("data", "databases", i, "name"),
+                f"SQLite database {db.name} of `{se.obj.id}` is outside its `data.paths` "
+                f"({', '.join(paths) or 'none'}); the playbooks copy SQLite files with the "
+                "data trees only",
+                "add the database's directory to `data.paths`",
+            )

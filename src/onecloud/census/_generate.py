@@ -187,11 +187,12 @@ def generate(spec: GeneratorSpec) -> dict[str, Any]:
                 {"engine": "postgresql", "name": sid.replace("-", "_"), "tables": ["records"]}
             ]
         all_systems.append((did, system))
-        if status in ("in_use", "unknown"):
+        if status == "in_use" or (status == "unknown" and users > 0):  # what the plan keeps
             live.append(sid)
             by_dept_live.setdefault(did, []).append(sid)
 
-    # dependencies on live systems only (a dependency on a retired system is a census error)
+    # dependencies on live systems only (a dependency on a retired system is refused: by the
+    # census for zombies and shadows, by the plan for unknown systems nobody uses)
     live_index = {sid: i for i, sid in enumerate(live)}
     for did, system in all_systems:
         want = int(spec.deps_per_system) + (rng.random() < spec.deps_per_system % 1)

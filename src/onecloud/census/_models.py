@@ -8,8 +8,9 @@ Three kinds of file live in `inventory/census/`:
 - `dept-<id>.yml` (`DepartmentFile`): one department with its hosts and systems.
 
 Models are strict (no silent coercion: a port written as "8080" is an error, not 8080) and forbid
-unknown keys, so a typo is reported rather than ignored. Cross-file checks (references, duplicate
-ids, overlapping CIDRs) live in `onecloud.census._checks`.
+unknown keys, so a typo is reported rather than ignored. Every string that later becomes a name,
+a path or text has a pattern and a length limit (`onecloud.census._names`). Cross-file checks
+(references, duplicate ids, overlapping CIDRs) live in `onecloud.census._checks`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,24 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from onecloud.census._names import (
+    MAX_HOSTS,
+    Address,
+    CityId,
+    DataPath,
+    DepartmentId,
+    HealthPath,
+    Id,
+    Name,
+    Reason,
+    SystemId,
+    TableName,
+    Text,
+    UserName,
+    check_database_name,
+)
 
 Level = Literal["province", "city", "county", "township"]
 CloudLevel = Literal["province", "city"]
@@ -29,75 +47,72 @@ Disposition = Literal["retire", "consolidate", "migrate", "retain"]
 DbEngine = Literal["postgresql", "sqlite", "mysql"]
 Protocol = Literal["tcp", "udp"]
 
-#: an id: lower-case letters, digits and dashes, starting with a letter (used in resource names)
-ID_PATTERN = r"^[a-z][a-z0-9-]*$"
-
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- sites.yml
 class City(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
+    id: CityId
+    name: Text
 
 
 class Room(_Strict):
     """A machine room to be folded into the cloud."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    department: str  # the department that runs it
-    city: str | None = None
+    id: Id
+    name: Text
+    department: Id  # the department that runs it
+    city: Id | None = None
 
 
 class Cloud(_Strict):
     """A target cloud: public-service or administrative-service, at province or city level."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    name: str | None = None
+    id: Id
+    name: Text | None = None
     kind: CloudKind
     level: CloudLevel
-    city: str | None = None  # required for level city
+    city: Id | None = None  # required for level city
 
 
 class DrCenter(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    city: str | None = None
+    id: Id
+    name: Text
+    city: Id | None = None
 
 
 class SegmentSpec(_Strict):
     """A target subnet on one of the two e-government networks (plan addressing uses these)."""
 
-    name: str = Field(pattern=ID_PATTERN)
+    name: Id
     network: NetworkKind
     level: Level
-    city: str | None = None  # None: serves every city at this level
-    cidr: str
-    gateway: str | None = None  # default: the first usable address
+    city: Id | None = None  # None: serves every city at this level
+    cidr: Address
+    gateway: Address | None = None  # default: the first usable address
 
 
 class SharedPlatform(_Strict):
     """A province-wide platform that duplicated common systems are consolidated onto."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    category: str  # e.g. mail, video_conference
+    id: Id
+    name: Text
+    category: Name  # e.g. mail, video_conference
 
 
 class FlavorSpec(_Strict):
-    name: str
+    name: Name
     vcpus: int = Field(gt=0)
     ram_mb: int = Field(gt=0)
     disk_gb: int = Field(default=20, ge=0)
 
 
 class SitesFile(_Strict):
-    province: str  # the province's name
+    province: Text  # the province's name
     census_date: dt.date  # the date usage evidence is measured against
-    stack: str | None = None  # one stack carries every workload (e.g. "lab"); None: derived
+    stack: Id | None = None  # one stack carries every workload (e.g. "lab"); None: derived
     cities: list[City] = Field(default_factory=list)
     rooms: list[Room] = Field(default_factory=list)
     clouds: list[Cloud] = Field(default_factory=list)
@@ -111,10 +126,10 @@ class SitesFile(_Strict):
 class PrivateNetwork(_Strict):
     """A department-private network, folded into one of the two e-government networks."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    name: str | None = None
-    department: str
-    cidrs: list[str] = Field(min_length=1)
+    id: Id
+    name: Text | None = None
+    department: Id
+    cidrs: list[Address] = Field(min_length=1)
     classification: NetworkKind  # which e-government network it folds into
     egress: bool = False  # has its own internet egress point
 
@@ -125,22 +140,22 @@ class NetworksFile(_Strict):
 
 # ---------------------------------------------------------------- dept-<id>.yml
 class Department(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
+    id: DepartmentId
+    name: Text
     level: Level
-    city: str | None = None  # required below province level
+    city: Id | None = None  # required below province level
 
 
 class Host(_Strict):
     """A legacy host."""
 
-    id: str = Field(pattern=ID_PATTERN)
-    address: str
-    ssh_user: str = "root"
+    id: Id
+    address: Address
+    ssh_user: UserName = "root"
     ssh_port: int = Field(default=22, gt=0, lt=65536)
-    room: str
-    network: str  # private network id
-    os: str
+    room: Id
+    network: Id  # private network id
+    os: Text
     cpus: int = Field(gt=0)
     memory_mb: int = Field(gt=0)
     disk_gb: int = Field(ge=0)
@@ -155,21 +170,26 @@ class Usage(_Strict):
 
 
 class Service(_Strict):
-    name: str
+    name: Name  # the init script /etc/init.d/<name>
     port: int = Field(gt=0, lt=65536)
     protocol: Protocol = "tcp"
-    health_path: str | None = None
+    health_path: HealthPath | None = None
     public: bool = False
 
 
 class Database(_Strict):
     engine: DbEngine
-    name: str
-    tables: list[str] = Field(default_factory=list)
+    name: str  # a database name, or the file path of a SQLite database
+    tables: list[TableName] = Field(default_factory=list)
+
+    @field_validator("name")
+    @classmethod
+    def _name_fits_engine(cls, value: str, info: ValidationInfo) -> str:
+        return check_database_name(info.data.get("engine"), value)
 
 
 class Data(_Strict):
-    paths: list[str] = Field(default_factory=list)
+    paths: list[DataPath] = Field(default_factory=list)
     size_gb: float = Field(default=0.0, ge=0)
     databases: list[Database] = Field(default_factory=list)
 
@@ -178,25 +198,25 @@ class Override(_Strict):
     """A person's decision that beats the rules; the reason goes into the plan."""
 
     disposition: Disposition
-    reason: str = Field(min_length=3)
+    reason: Reason
 
 
 class System(_Strict):
-    id: str = Field(pattern=ID_PATTERN)
-    name: str
-    category: str | None = None  # e.g. mail, video_conference, portal, business
-    workload: str | None = None  # what runs it (e.g. webapp); informative
-    hosts: list[str] = Field(default_factory=list)
+    id: SystemId
+    name: Text
+    category: Name | None = None  # e.g. mail, video_conference, portal, business
+    workload: Name | None = None  # what runs it (e.g. webapp); informative
+    hosts: list[Id] = Field(default_factory=list, max_length=MAX_HOSTS)
     status: Status
     usage: Usage = Field(default_factory=Usage)
     audience: Audience
     protection_level: int = Field(ge=1, le=4)  # MLPS level
     data: Data = Field(default_factory=Data)
     services: list[Service] = Field(default_factory=list)
-    depends_on: list[str] = Field(default_factory=list)
+    depends_on: list[SystemId] = Field(default_factory=list)
     rpo_minutes: int | None = Field(default=None, ge=0)
     rto_minutes: int | None = Field(default=None, ge=0)
-    owner: str | None = None
+    owner: Text | None = None
     deadline: dt.date | None = None
     override: Override | None = None
 

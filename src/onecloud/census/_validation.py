@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from onecloud.census._names import PATTERN_FIX
 from onecloud.census._problems import Problems, did_you_mean
 from onecloud.census._yamlsource import Source
 
@@ -32,12 +33,13 @@ _TYPE_FIX = {
     "model_type": "write a mapping (`key: value` lines)",
     "model_attributes_type": "write a mapping (`key: value` lines)",
     "dict_type": "write a mapping (`key: value` lines)",
-    "string_pattern_mismatch": (
-        "use lower-case letters, digits and dashes, starting with a letter (e.g. edu-portal)"
-    ),
     "too_short": "add at least one item",
     "string_too_short": "write a longer value",
+    "finite_number": "write a finite number",
 }
+
+#: longest value quoted in a message (a huge value would bury the message)
+_SHOWN_MAX = 80
 
 
 def validate(model: type[M], src: Source, problems: Problems) -> M | None:
@@ -70,7 +72,7 @@ def _report(model: type[BaseModel], src: Source, err: Any, problems: Problems) -
         problems.add(src, loc, f"unknown key `{dotted}`", fix)
         return
     value = err.get("input")
-    shown = f" (got {value!r})" if not isinstance(value, (dict, list)) else ""
+    shown = f" (got {_quoted(value)})" if not isinstance(value, (dict, list)) else ""
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
         valid = expected.replace("'", "").replace(" or ", ", ")
@@ -79,8 +81,25 @@ def _report(model: type[BaseModel], src: Source, err: Any, problems: Problems) -
             src, loc, f"`{dotted}` has an invalid value{shown}", f"use one of: {valid}{hint}"
         )
         return
-    fix = _TYPE_FIX.get(kind, f"fix the value ({err['msg'].lower()})")
+    ctx = err.get("ctx") or {}
+    if kind == "census_value":  # a rule of onecloud.census._names, with its own fix
+        problems.add(src, loc, f"`{dotted}` {err['msg']}{shown}", ctx["fix"])
+        return
+    if kind == "string_pattern_mismatch":
+        fix = PATTERN_FIX.get(ctx.get("pattern", ""), "fix the value to match the pattern")
+    elif kind in ("string_too_long", "too_long"):
+        most = ctx.get("max_length")
+        unit = "characters" if kind == "string_too_long" else "items"
+        fix = f"shorten it to at most {most} {unit}"
+    else:
+        fix = _TYPE_FIX.get(kind, f"fix the value ({err['msg'].lower()})")
     problems.add(src, loc, f"`{dotted}`: {err['msg']}{shown}", fix)
+
+
+def _quoted(value: Any) -> str:
+    """repr of the value (escapes line breaks and control characters), cut when long."""
+    text = repr(value)
+    return text if len(text) <= _SHOWN_MAX else text[: _SHOWN_MAX - 3] + "..."
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:

@@ -86,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
     except OnecloudError as exc:
         if _state["traceback"]:
             err.print_exception()
-        err.print(Text.assemble(("error: ", "bold red"), exc.message), highlight=False)
+        # soft_wrap: one problem stays one line (`file:line: message`) for tools reading it
+        err.print(Text.assemble(("error: ", "bold red"), exc.message), highlight=False,
+                  soft_wrap=True)
         if exc.hint:
-            err.print(Text.assemble(("hint: ", "yellow"), exc.hint), highlight=False)
+            err.print(Text.assemble(("hint: ", "yellow"), exc.hint), highlight=False,
+                      soft_wrap=True)
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -3,11 +3,13 @@
 Allocation is deterministic and sticky: an address the previous plan gave a server is kept (so
 servers Pulumi already created are not renumbered when the census grows); new servers take the
 lowest free address in request order. Reserved in every segment: the network address, the gateway,
-the next `RESERVED_AFTER_GATEWAY` addresses (DHCP, routers) and the broadcast address.
+the next `RESERVED_AFTER_GATEWAY` addresses (DHCP, routers), the broadcast address, and the
+address of every legacy host inside the segment (it still runs when the targets are declared).
 """
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -29,6 +31,7 @@ class Pool:
     cidr: str
     gateway: str
     used: set[int] = field(default_factory=set)
+    reserved: int = 0  # allocatable addresses kept for legacy hosts
     _next: int = 0
     _first: int = 0
     _last: int = 0
@@ -53,6 +56,12 @@ class Pool:
         self.used.add(value)
         return True
 
+    def keep(self, value: int) -> None:
+        """Never hand out `value` (an address in use outside the plan)."""
+        if self._first <= value <= self._last and value not in self.used:
+            self.reserved += 1
+        self.used.add(value)
+
     def take(self) -> str | None:
         """The lowest free address, or None when the segment is full."""
         value = self._next
@@ -67,6 +76,26 @@ class Pool:
     @property
     def capacity(self) -> int:
         return self._last - self._first + 1
+
+
+def reserve(pools: dict[str, Pool], addresses: list[str]) -> None:
+    """Keep each of `addresses` out of the pool whose segment holds it (segments do not overlap:
+    a binary search per address, not a pool-by-address loop)."""
+    nets = [(ipaddress.ip_network(pool.cidr), pool) for pool in pools.values()]
+    spans = sorted(
+        ((int(n.network_address), int(n.broadcast_address), pool) for n, pool in nets),
+        key=lambda span: (span[0], span[1]),
+    )
+    starts = [start for start, _, _ in spans]
+    for text in addresses:
+        try:
+            addr = ipaddress.ip_address(text)
+        except ValueError:
+            continue
+        value = int(addr)
+        i = bisect.bisect_right(starts, value) - 1
+        if i >= 0 and value <= spans[i][1]:
+            spans[i][2].keep(value)
 
 
 def allocate(

@@ -1,7 +1,12 @@
 """census -> Plan: the pure heart of `onecloud plan` (no I/O; same census, same plan).
 
-Steps: disposition -> placement (cloud, segment, project, stack) -> sizing (flavors, volumes) ->
-addressing -> waves -> DR tiers -> quotas and totals. Every list is sorted so diffs review well.
+Steps: disposition -> refusals -> placement (cloud, segment, project, stack) -> sizing (flavors,
+volumes) -> addressing -> waves -> DR tiers -> quotas and totals. Every list is sorted so diffs
+review well.
+
+Refused (PlanError listing every case as `file:line: what; fix`): a system that stays (migrates,
+is consolidated or retained) depending on one the plan retires, for whatever reason; a migrating
+system with a database of an engine the playbooks cannot move (`MIGRATED_ENGINES`).
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ DEFAULT_MAX_SYSTEMS_PER_WAVE = 40
 DEFAULT_MAX_DATA_GB_PER_WAVE = 2000.0
 
 NEVER = 1 << 30  # the departure wave of what stays (retained systems, their rooms)
+#: database engines the migration playbooks move (dump and restore, or files in the data trees)
+MIGRATED_ENGINES = ("postgresql", "sqlite")
 
 
 @dataclass(frozen=True)
@@ -69,10 +76,11 @@ def _build(census: Census, opts: Options, previous: Plan | None) -> Plan:
     hosts = {h.id: h for h in census.hosts}
     systems = sorted(census.systems, key=lambda s: s.id)
     decisions = disposition.decide(census)
+    _refuse(census, systems, decisions)
     catalogue = flavors.catalogue(census)
     segments = _segments(census)
     moving = _place_and_size(census, systems, decisions, depts, hosts, catalogue)
-    addresses = _addresses(segments, moving.requests, previous)
+    addresses = _addresses(segments, moving.requests, previous, census.hosts)
     wave_plans, wave_of = _waves(systems, moving.placed, opts)
     leaving = _departures(census, systems, decisions, wave_of, len(wave_plans))
     planned = _planned_systems(census, systems, decisions, depts, hosts, moving, addresses, wave_of)
@@ -114,6 +122,44 @@ def _segments(census: Census) -> list[Segment]:
         )
         for s in sorted(census.sites.segments, key=lambda s: s.name)
     ]
+
+
+def _refuse(
+    census: Census, systems: list[System], decisions: dict[str, disposition.Decision]
+) -> None:
+    """PlanError listing what the plan cannot carry out as the census asks."""
+    problems: list[str] = []
+    for s in systems:
+        dec = decisions[s.id]
+        if dec.disposition == "retire":
+            continue
+        where = census.origins.get(s.id, s.id)
+        for dep in s.depends_on:
+            target = decisions.get(dep)
+            if target is not None and target.disposition == "retire":
+                problems.append(
+                    f"{where}: system `{s.id}` ({dec.disposition}) depends on `{dep}`, which the "
+                    f"plan retires ({target.reason}); remove the dependency, or keep `{dep}` "
+                    "with `override: {disposition: migrate, reason: ...}`"
+                )
+        if dec.disposition != "migrate":
+            continue
+        for db in s.data.databases:
+            if db.engine not in MIGRATED_ENGINES:
+                problems.append(
+                    f"{where}: system `{s.id}` keeps the {db.engine} database `{db.name}`, and "
+                    f"the {db.engine} engine is not supported yet (the playbooks migrate "
+                    f"{' and '.join(MIGRATED_ENGINES)} only); move the database to a supported "
+                    f"engine, or keep `{s.id}` with `override: {{disposition: retain, "
+                    "reason: ...}` until it is supported"
+                )
+    if problems:
+        n = len(problems)
+        raise PlanError(
+            f"the census cannot be planned ({n} problem{'s' if n != 1 else ''}):\n"
+            + "\n".join(problems),
+            hint="correct the census where each line says, then re-run",
+        )
 
 
 @dataclass(frozen=True)
@@ -205,19 +251,34 @@ def _size(
 
 
 def _addresses(
-    segments: list[Segment], requests: list[tuple[str, str]], previous: Plan | None
+    segments: list[Segment],
+    requests: list[tuple[str, str]],
+    previous: Plan | None,
+    legacy: list[Host],
 ) -> dict[str, str]:
-    """server -> address, sticky to the previous plan; PlanError names the segments too small."""
+    """server -> address, sticky to the previous plan; PlanError names the segments too small.
+
+    Addresses of legacy hosts inside a segment are never handed out: every legacy host still
+    runs when the stack declares the targets (it leaves at its wave's cutover or retirement).
+    """
     pools = {s.name: addressing.Pool(s.cidr, s.gateway) for s in segments}
+    addressing.reserve(pools, [h.address for h in legacy])
     addresses, full = addressing.allocate(pools, requests, _previous_addresses(previous))
     if full:
         need: dict[str, int] = defaultdict(int)
         for seg, _ in requests:
             need[seg] += 1
+
+        def kept(pool: addressing.Pool) -> str:
+            n = pool.reserved
+            return f", {n} kept for legacy hosts" if n else ""
+
         raise PlanError(
             "target segments are full: "
             + ", ".join(
-                f"{s} ({pools[s].cidr}: {pools[s].capacity} usable, {need[s]} needed)" for s in full
+                f"{s} ({pools[s].cidr}: {pools[s].capacity} usable{kept(pools[s])}, "
+                f"{need[s]} needed)"
+                for s in full
             ),
             hint="widen the segment's CIDR in sites.yml or add a segment for that level and city",
         )

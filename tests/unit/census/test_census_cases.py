@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
-from census_cases import BASE, build, cases, read_yaml
+from census_cases import BASE, build, cases, made, read_yaml
 
+from onecloud.census import _loader
 from onecloud.census._loader import load_census
 from onecloud.errors import CensusError
 
 CASES = cases("census")
 
 
+def deny_unreadable(census_dir: Path, names: list[str], monkeypatch) -> None:
+    """Root reads a file of mode 000: make its open fail as it does for everyone else."""
+    if os.geteuid() != 0 or not names:
+        return
+    locked = {os.path.abspath(census_dir / n) for n in names}
+    real_open = os.open
+
+    def fake_open(path, flags, *args, **kwargs):
+        if os.path.abspath(path) in locked:
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(_loader.os, "open", fake_open)
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_case_reports_every_problem(case: Path, tmp_path: Path, monkeypatch) -> None:
     expected = read_yaml(case / "expected.yml")["errors"]
     census_dir = build(case, tmp_path)
+    unreadable = [n for n, kind in made(case).items() if kind == "unreadable"]
+    deny_unreadable(census_dir, unreadable, monkeypatch)
     monkeypatch.chdir(tmp_path)
     with pytest.raises(CensusError) as info:
         load_census(census_dir.name)

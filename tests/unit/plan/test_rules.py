@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from onecloud.plan import _dr as dr
-from onecloud.plan._addressing import Pool, allocate, overlapping_networks
+from onecloud.plan._addressing import Pool, allocate, overlapping_networks, reserve
 from onecloud.plan._flavors import STANDARD, fit
 from onecloud.plan._placement import LEVELS, SegmentIndex
 from onecloud.plan._waves import Item, assign, components
@@ -48,6 +48,18 @@ def test_allocation_keeps_previous_addresses() -> None:
     # b-1 had .40, c-1 had an address outside the segment: only b-1 keeps its address
     got, full = allocate(pools, requests, {"b-1": ("s", "10.0.0.40"), "c-1": ("s", "10.9.9.9")})
     assert got == {"a-1": "10.0.0.12", "b-1": "10.0.0.40", "c-1": "10.0.0.13"}
+    assert full == []
+
+
+def test_legacy_host_addresses_are_never_handed_out() -> None:
+    pools = {"a": Pool("10.0.0.0/24", "10.0.0.1"), "b": Pool("10.0.1.0/24", "10.0.1.1")}
+    # .12 and .40 of segment a still run legacy hosts; 10.9.9.9 is in no segment
+    reserve(pools, ["10.0.0.12", "10.0.0.40", "10.9.9.9", "10.0.0.12"])
+    assert pools["a"].reserved == 2 and pools["b"].reserved == 0
+    requests = [("a", "x-1"), ("a", "y-1"), ("b", "z-1")]
+    # y-1 had .40 in the previous plan: that address is now a running legacy host's
+    got, full = allocate(pools, requests, {"y-1": ("a", "10.0.0.40")})
+    assert got == {"x-1": "10.0.0.13", "y-1": "10.0.0.14", "z-1": "10.0.1.12"}
     assert full == []
 
 
