@@ -38,38 +38,59 @@ def build_plan(n: int, net: int, wave: int):  # -> Plan
     web = base.system("edu-portal")
     systems = []
     for i in range(n):
-        systems.append(web.model_copy(update={
-            "id": f"bench-web-{i:02d}",
-            "wave": wave,
-            "stack": "bench",
-            "sources": [SourceHost(**{**web.sources[0].model_dump(), "id": f"bench-src{i:02d}",
-                                      "address": f"198.18.{net}.{11 + i}"})],
-            "targets": [TargetServer(**{**web.targets[0].model_dump(),
-                                        "name": f"bench-tgt{i:02d}",
-                                        "address": f"198.19.{net}.{11 + i}"})],
-            "depends_on": [],
-        }))
+        systems.append(
+            web.model_copy(
+                update={
+                    "id": f"bench-web-{i:02d}",
+                    "wave": wave,
+                    "stack": "bench",
+                    "sources": [
+                        SourceHost(
+                            **{
+                                **web.sources[0].model_dump(),
+                                "id": f"bench-src{i:02d}",
+                                "address": f"198.18.{net}.{11 + i}",
+                            }
+                        )
+                    ],
+                    "targets": [
+                        TargetServer(
+                            **{
+                                **web.targets[0].model_dump(),
+                                "name": f"bench-tgt{i:02d}",
+                                "address": f"198.19.{net}.{11 + i}",
+                            }
+                        )
+                    ],
+                    "depends_on": [],
+                }
+            )
+        )
     return base.model_copy(update={"systems": systems})
 
 
 def ssh(cfg: Path, host: str, cmd: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ssh", "-F", str(cfg), host, cmd], capture_output=True, text=True,
-                          check=False, timeout=300)
+    return subprocess.run(
+        ["ssh", "-F", str(cfg), host, cmd], capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def plain_rsync(cfg: Path, src: str, tgt: str, tgt_ip: str) -> tuple[int, float]:
     """A plain rsync of the same data between the same hosts (own temporary key, same
     transport); returns (bytes, seconds of the rsync alone)."""
-    key = ssh(cfg, src, "d=$(mktemp -d); ssh-keygen -q -t ed25519 -N '' -f $d/k; echo $d;"
-                        " cat $d/k.pub").stdout.split("\n", 1)
+    key = ssh(
+        cfg, src, "d=$(mktemp -d); ssh-keygen -q -t ed25519 -N '' -f $d/k; echo $d; cat $d/k.pub"
+    ).stdout.split("\n", 1)
     tmp, pub = key[0].strip(), key[1].strip()
     hostkey = ssh(cfg, tgt, "cat /etc/ssh/ssh_host_ed25519_key.pub").stdout.strip()
     ssh(cfg, tgt, f"echo {shlex.quote(pub)} >> /root/.ssh/authorized_keys")
-    cmd = (f"echo {shlex.quote(tgt_ip + ' ' + hostkey)} > {tmp}/kh; "
-           f"s=$(date +%s%N); rsync -a --stats -e 'ssh -i {tmp}/k -o IdentitiesOnly=yes"
-           f" -o UserKnownHostsFile={tmp}/kh -o StrictHostKeyChecking=yes'"
-           f" /srv/webapp/data/ root@{tgt_ip}:/srv/plaincopy/ | grep 'Total bytes sent';"
-           f" e=$(date +%s%N); echo ms $(( (e - s) / 1000000 )); rm -rf {tmp}")
+    cmd = (
+        f"echo {shlex.quote(tgt_ip + ' ' + hostkey)} > {tmp}/kh; "
+        f"s=$(date +%s%N); rsync -a --stats -e 'ssh -i {tmp}/k -o IdentitiesOnly=yes"
+        f" -o UserKnownHostsFile={tmp}/kh -o StrictHostKeyChecking=yes'"
+        f" /srv/webapp/data/ root@{tgt_ip}:/srv/plaincopy/ | grep 'Total bytes sent';"
+        f" e=$(date +%s%N); echo ms $(( (e - s) / 1000000 )); rm -rf {tmp}"
+    )
     out = ssh(cfg, src, cmd).stdout
     ssh(cfg, tgt, "sed -i '$d' /root/.ssh/authorized_keys; rm -rf /srv/plaincopy")
     sent = int(re.search(r"Total bytes sent: ([\d,]+)", out).group(1).replace(",", ""))  # type: ignore[union-attr]
@@ -77,8 +98,9 @@ def plain_rsync(cfg: Path, src: str, tgt: str, tgt_ip: str) -> tuple[int, float]
     return sent, ms / 1000
 
 
-def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: int,
-           batch: int) -> None:
+def report(
+    plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: int, batch: int
+) -> None:
     from onecloud.contract._ledger import Ledger
     from onecloud.contract._spec import build_spec
     from onecloud.migrate._orchestrate import MigrateRequest, migrate
@@ -93,8 +115,11 @@ def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: i
     plain_bytes = sum(b for b, _ in plain)
 
     t = time.monotonic()
-    outcomes = migrate(MigrateRequest(wave=60, plan_path=plan_path, forks=forks,
-                                      cutover_batch=batch, ledger=str(ledger_path)))
+    outcomes = migrate(
+        MigrateRequest(
+            wave=60, plan_path=plan_path, forks=forks, cutover_batch=batch, ledger=str(ledger_path)
+        )
+    )
     wall = time.monotonic() - t
     assert isinstance(outcomes, list)
     ok = [o for o in outcomes if o.ok]
@@ -110,39 +135,53 @@ def report(plan, plan_path: Path, ledger_path: Path, cfg: Path, n: int, forks: i
             if e.step == "presync" and e.outcome == "ok" and m:
                 copies.append((int(m.group(1)), int(m.group(2)) / 1000))
     led.close()
-    print(f"\nmigration of {n} systems (forks {forks}, cutover batch {batch}): "
-          f"{len(ok)}/{n} completed "
-          f"in {wall:.1f} s -> {len(ok) / wall * 60:.1f} systems/minute")
+    print(
+        f"\nmigration of {n} systems (forks {forks}, cutover batch {batch}): "
+        f"{len(ok)}/{n} completed "
+        f"in {wall:.1f} s -> {len(ok) / wall * 60:.1f} systems/minute"
+    )
     if downs:
-        print(f"downtime per system (freeze -> target healthy): min {downs[0]:.1f} s, "
-              f"median {statistics.median(downs):.1f} s, max {downs[-1]:.1f} s")
+        print(
+            f"downtime per system (freeze -> target healthy): min {downs[0]:.1f} s, "
+            f"median {statistics.median(downs):.1f} s, max {downs[-1]:.1f} s"
+        )
         print("  each: " + ", ".join(f"{d:.1f}" for d in downs))
     if copies:
         mig_bytes = sum(b for b, _ in copies)
-        print(f"warm copy in the migration: {mig_bytes / 1e6:.1f} MB over {len(copies)} "
-              f"rsyncs; per rsync median {statistics.median(x for _, x in copies):.2f} s; "
-              f"aggregate {mig_bytes / 1e6 / max(x for _, x in copies):.1f} MB/s "
-              "(bytes / slowest rsync)")
-    print(f"plain rsync, same hosts, all at once: {plain_bytes / 1e6:.1f} MB; per rsync "
-          f"median {statistics.median(x for _, x in plain):.2f} s; aggregate "
-          f"{plain_bytes / 1e6 / max(x for _, x in plain):.1f} MB/s "
-          f"({plain_wall:.1f} s wall with key setup)")
+        print(
+            f"warm copy in the migration: {mig_bytes / 1e6:.1f} MB over {len(copies)} "
+            f"rsyncs; per rsync median {statistics.median(x for _, x in copies):.2f} s; "
+            f"aggregate {mig_bytes / 1e6 / max(x for _, x in copies):.1f} MB/s "
+            "(bytes / slowest rsync)"
+        )
+    print(
+        f"plain rsync, same hosts, all at once: {plain_bytes / 1e6:.1f} MB; per rsync "
+        f"median {statistics.median(x for _, x in plain):.2f} s; aggregate "
+        f"{plain_bytes / 1e6 / max(x for _, x in plain):.1f} MB/s "
+        f"({plain_wall:.1f} s wall with key setup)"
+    )
 
     specs = [build_spec(s, None) for s in plan.systems]
     t = time.monotonic()
     results = verify_systems([(s, "migrated") for s in specs], cfg, workers=32)
     took = time.monotonic() - t
     hosts = {r.check.host for r in results}
-    print(f"verification: {len(results)} checks on {len(hosts)} hosts in {took:.1f} s "
-          f"({sum(r.ok for r in results)} passed)")
+    print(
+        f"verification: {len(results)} checks on {len(hosts)} hosts in {took:.1f} s "
+        f"({sum(r.ok for r in results)} passed)"
+    )
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--systems", type=int, default=25)
     ap.add_argument("--forks", type=int, default=25)
-    ap.add_argument("--cutover-batch", type=int, default=5,
-                    help="Systems frozen and switched together (Ansible serial).")
+    ap.add_argument(
+        "--cutover-batch",
+        type=int,
+        default=5,
+        help="Systems frozen and switched together (Ansible serial).",
+    )
     ap.add_argument("--keep", action="store_true", help="Leave the hosts up afterwards.")
     args = ap.parse_args()
     n = args.systems
@@ -163,8 +202,10 @@ def main() -> int:
     hosts_down(names)
     t = time.monotonic()
     statuses = hosts_up(legacy + targets)
-    print(f"lab: {len(statuses)} hosts up in {time.monotonic() - t:.1f} s "
-          f"({sum(s.reachable for s in statuses)} reachable)")
+    print(
+        f"lab: {len(statuses)} hosts up in {time.monotonic() - t:.1f} s "
+        f"({sum(s.reachable for s in statuses)} reachable)"
+    )
     cfg = ssh_config_path()
     try:
         report(plan, plan_path, ledger_path, cfg, n, args.forks, args.cutover_batch)

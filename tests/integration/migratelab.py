@@ -46,25 +46,46 @@ class Lab:
 
     # -- running the CLI ----------------------------------------------------------------------
     def cli(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([ONECLOUD, *args], env=self.env, capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        return subprocess.run(
+            [ONECLOUD, *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
 
     def migrate(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-        return self.cli("migrate", "--wave", str(self.wave), "--plan", str(self.plan_path),
-                        *args, timeout=timeout)
+        return self.cli(
+            "migrate",
+            "--wave",
+            str(self.wave),
+            "--plan",
+            str(self.plan_path),
+            *args,
+            timeout=timeout,
+        )
 
     def spawn_migrate_wave(self, wave: int, *args: str) -> subprocess.Popen[str]:
         """A runner on `wave` (a lab whose systems are split over waves: `wave_of`)."""
         return subprocess.Popen(
             [ONECLOUD, "migrate", "--wave", str(wave), "--plan", str(self.plan_path), *args],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
     def spawn_migrate(self, *args: str) -> subprocess.Popen[str]:
         return subprocess.Popen(
             [ONECLOUD, "migrate", "--wave", str(self.wave), "--plan", str(self.plan_path), *args],
-            env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True)
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
 
     # -- the ledger, read as an auditor would ---------------------------------------------------
     def rows(self, sql: str, *params: object) -> list[tuple[object, ...]]:
@@ -79,49 +100,85 @@ class Lab:
             conn.close()
 
     def state(self, system: str) -> tuple[str, int, str | None]:
-        rows = self.rows("SELECT state, rollback_pending, last_error FROM migration_systems"
-                         " WHERE system_id = ?", system)
+        rows = self.rows(
+            "SELECT state, rollback_pending, last_error FROM migration_systems WHERE system_id = ?",
+            system,
+        )
         return rows[0] if rows else ("planned", 0, None)  # type: ignore[return-value]
 
     def events(self, system: str) -> list[tuple[str, str, str | None, str | None, str | None]]:
-        return self.rows("SELECT step, outcome, host, task, detail FROM migration_events"  # type: ignore[return-value]
-                         " WHERE system_id = ? ORDER BY seq", system)
+        return self.rows(
+            "SELECT step, outcome, host, task, detail FROM migration_events"  # type: ignore[return-value]
+            " WHERE system_id = ? ORDER BY seq",
+            system,
+        )
 
-    def wait_for_event(self, system: str, step: str, outcome: str, timeout: float = 300
-                       ) -> None:
+    def wait_for_event(self, system: str, step: str, outcome: str, timeout: float = 300) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(e[0] == step and e[1] == outcome for e in self.events(system)):
                 return
             time.sleep(0.05)
-        raise AssertionError(f"{system}: no {step}/{outcome} event within {timeout} s: "
-                             f"{self.events(system)}")
+        raise AssertionError(
+            f"{system}: no {step}/{outcome} event within {timeout} s: {self.events(system)}"
+        )
 
 
-def _renamed(plan: Plan, tag: str, kinds: list[str], net: int, wave: int,
-             wave_of: dict[str, int] | None = None) -> Plan:
+def _renamed(
+    plan: Plan,
+    tag: str,
+    kinds: list[str],
+    net: int,
+    wave: int,
+    wave_of: dict[str, int] | None = None,
+) -> Plan:
     systems = []
     for i, kind in enumerate(kinds):
         s = plan.system(kind)
         src = s.sources[0]
         tgt = s.targets[0]
-        systems.append(s.model_copy(update={
-            "id": f"{tag}-{kind}",
-            "wave": (wave_of or {}).get(kind, wave),
-            "stack": f"itest-{tag}",
-            "sources": [SourceHost(**{**src.model_dump(), "id": f"{tag}-src{i}",
-                                      "address": f"198.18.{net}.{11 + i}"})],
-            "targets": [TargetServer(**{**tgt.model_dump(), "name": f"{tag}-tgt{i}",
-                                        "address": f"198.19.{net}.{11 + i}"})],
-            "depends_on": [],
-        }))
+        systems.append(
+            s.model_copy(
+                update={
+                    "id": f"{tag}-{kind}",
+                    "wave": (wave_of or {}).get(kind, wave),
+                    "stack": f"itest-{tag}",
+                    "sources": [
+                        SourceHost(
+                            **{
+                                **src.model_dump(),
+                                "id": f"{tag}-src{i}",
+                                "address": f"198.18.{net}.{11 + i}",
+                            }
+                        )
+                    ],
+                    "targets": [
+                        TargetServer(
+                            **{
+                                **tgt.model_dump(),
+                                "name": f"{tag}-tgt{i}",
+                                "address": f"198.19.{net}.{11 + i}",
+                            }
+                        )
+                    ],
+                    "depends_on": [],
+                }
+            )
+        )
     return plan.model_copy(update={"systems": systems})
 
 
 @contextmanager
-def private_lab(tmp_path: Path, tag: str, kinds: list[str], *, net: int, wave: int,
-                target_disk_mb: int | None = None,
-                wave_of: dict[str, int] | None = None) -> Iterator[Lab]:
+def private_lab(
+    tmp_path: Path,
+    tag: str,
+    kinds: list[str],
+    *,
+    net: int,
+    wave: int,
+    target_disk_mb: int | None = None,
+    wave_of: dict[str, int] | None = None,
+) -> Iterator[Lab]:
     """Hosts for `kinds` (fresh, seeded), a plan file, a ledger and a state dir; hosts are
     removed afterwards. `wave_of`: kind -> wave for systems not in `wave` (one stack, several
     waves, one ledger)."""
@@ -138,8 +195,12 @@ def private_lab(tmp_path: Path, tag: str, kinds: list[str], *, net: int, wave: i
     assert all(s.reachable for s in statuses), statuses
     ensure_target_hosts(plan, None, disk_mb=target_disk_mb)
     ledger = tmp_path / "ledger.sqlite"
-    env = dict(os.environ, ONECLOUD_STATE_DIR=str(tmp_path / "state"),
-               ONECLOUD_LEDGER=str(ledger), COLUMNS="160")
+    env = dict(
+        os.environ,
+        ONECLOUD_STATE_DIR=str(tmp_path / "state"),
+        ONECLOUD_LEDGER=str(ledger),
+        COLUMNS="160",
+    )
     try:
         yield Lab(tag, plan, plan_path, wave, env, ledger, names)
     finally:
@@ -150,8 +211,13 @@ def private_lab(tmp_path: Path, tag: str, kinds: list[str], *, net: int, wave: i
 
 # -- observations --------------------------------------------------------------------------------
 def ssh(host: str, command: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(["ssh", "-F", str(ssh_config_path()), host, command],
-                          capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        ["ssh", "-F", str(ssh_config_path()), host, command],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
 
 
 def health(address: str, port: int, path: str = "/health") -> int | None:
@@ -169,7 +235,8 @@ def serving_places(system: PlannedSystem) -> list[str]:
     """The hosts (source and/or target) where every health URL of the system answers 200."""
     places = []
     candidates = [(h.id, h.address) for h in system.sources] + [
-        (t.name, t.address) for t in system.targets]
+        (t.name, t.address) for t in system.targets
+    ]
     for name, address in candidates:
         checks = [health(address, s.port, s.health_path) for s in system.services if s.health_path]
         if checks and all(c == 200 for c in checks):
@@ -202,8 +269,11 @@ def data_fingerprint(host: str, system: PlannedSystem) -> tuple[str, dict[str, i
 
 def post_record(address: str, payload: str, port: int = 8081) -> int:
     """POST a record to the sqlite workload (ledgerapp) at `address`; returns its id."""
-    req = urllib.request.Request(f"http://{address}:{port}/records",
-                                 data=json.dumps({"payload": payload}).encode(), method="POST")
+    req = urllib.request.Request(
+        f"http://{address}:{port}/records",
+        data=json.dumps({"payload": payload}).encode(),
+        method="POST",
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         assert resp.status == 201
         return int(json.loads(resp.read())["id"])
@@ -212,8 +282,9 @@ def post_record(address: str, payload: str, port: int = 8081) -> int:
 def get_record(address: str, record_id: int, port: int = 8081) -> dict[str, object] | None:
     """One record of the sqlite workload at `address`, None if it has no such record."""
     try:
-        with urllib.request.urlopen(f"http://{address}:{port}/records/{record_id}",
-                                    timeout=5) as resp:
+        with urllib.request.urlopen(
+            f"http://{address}:{port}/records/{record_id}", timeout=5
+        ) as resp:
             return dict(json.loads(resp.read()))
     except urllib.error.HTTPError as e:
         if e.code == 404:

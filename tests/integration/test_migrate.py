@@ -52,13 +52,14 @@ def test_a_wave_migrates_for_real_resumes_idempotently_and_retires(tmp_path: Pat
             assert serving_places(s) == [s.sources[0].id]
         # a write after the warm copy must reach the target with the final sync
         ledger_sys = lab.system("civil-ledger")
-        req = urllib.request.Request(f"http://{ledger_sys.sources[0].address}:8081/records",
-                                     data=json.dumps({"payload": "late"}).encode(),
-                                     method="POST")
+        req = urllib.request.Request(
+            f"http://{ledger_sys.sources[0].address}:8081/records",
+            data=json.dumps({"payload": "late"}).encode(),
+            method="POST",
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 201
-        before = {k: data_fingerprint(lab.system(k).sources[0].id, lab.system(k))
-                  for k in kinds}
+        before = {k: data_fingerprint(lab.system(k).sources[0].id, lab.system(k)) for k in kinds}
         r = lab.migrate()
         assert r.returncode == 0, r.stdout + r.stderr
         assert "migration summary" in r.stdout
@@ -75,24 +76,28 @@ def test_a_wave_migrates_for_real_resumes_idempotently_and_retires(tmp_path: Pat
         web = lab.system("edu-portal")
         r = lab.cli("migrate", "retire", "--system", web.id, "--plan", str(lab.plan_path))
         assert r.returncode == 2 and "--confirm" in r.stderr
-        r = lab.cli("migrate", "retire", "--system", web.id, "--plan", str(lab.plan_path),
-                    "--confirm")
+        r = lab.cli(
+            "migrate", "retire", "--system", web.id, "--plan", str(lab.plan_path), "--confirm"
+        )
         assert r.returncode == 0, r.stdout + r.stderr
         assert lab.state(web.id)[0] == "retired"
         src = web.sources[0].id
-        out = ssh(src, f"cd /var/backups/onecloud/{web.id} && sha256sum archive.tar.gz"
-                       " && wc -l < manifest.sha256 && test ! -e /etc/init.d/webapp")
+        out = ssh(
+            src,
+            f"cd /var/backups/onecloud/{web.id} && sha256sum archive.tar.gz"
+            " && wc -l < manifest.sha256 && test ! -e /etc/init.d/webapp",
+        )
         assert out.returncode == 0, out.stderr
         sha = out.stdout.split()[0]
-        recorded = lab.rows("SELECT digest FROM data_manifests WHERE system_id = ? AND"
-                            " kind = 'archive'", web.id)
+        recorded = lab.rows(
+            "SELECT digest FROM data_manifests WHERE system_id = ? AND kind = 'archive'", web.id
+        )
         assert recorded == [(sha,)]
         assert int(out.stdout.split()[-1]) >= 200  # every seeded document is in the manifest
 
 
 def test_a_target_that_runs_out_of_disk_mid_copy_rolls_back(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "disk", ["edu-portal"], net=42, wave=42,
-                     target_disk_mb=24) as lab:
+    with private_lab(tmp_path, "disk", ["edu-portal"], net=42, wave=42, target_disk_mb=24) as lab:
         s = lab.system("edu-portal")
         src, tgt = s.sources[0].id, s.targets[0].name
         before = data_fingerprint(src, s)
@@ -124,8 +129,7 @@ def test_a_target_that_runs_out_of_disk_mid_copy_rolls_back(tmp_path: Path) -> N
         _assert_completed_on_target(lab, "edu-portal", before)
 
 
-def test_a_source_unreachable_during_sync_is_rolled_back_by_the_next_run(tmp_path: Path
-                                                                         ) -> None:
+def test_a_source_unreachable_during_sync_is_rolled_back_by_the_next_run(tmp_path: Path) -> None:
     with private_lab(tmp_path, "unreach", ["civil-ledger"], net=43, wave=43) as lab:
         s = lab.system("civil-ledger")
         src = s.sources[0].id
@@ -156,7 +160,8 @@ def test_a_source_unreachable_during_sync_is_rolled_back_by_the_next_run(tmp_pat
 
 
 def test_a_runner_killed_during_switch_is_resumed_and_a_second_runner_refuses(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     with private_lab(tmp_path, "kill", ["edu-portal"], net=44, wave=44) as lab:
         s = lab.system("edu-portal")
         before = data_fingerprint(s.sources[0].id, s)

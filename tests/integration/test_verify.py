@@ -47,7 +47,8 @@ def test_verify_proves_legacy_hosts_and_reports_what_breaks(tmp_path: Path) -> N
             "vfy-src0 webapp running": "not running (service status != 0)",
             "vfy-src0 listens on 198.18.46.11:8080": "nothing listens on 198.18.46.11:8080",
             "vfy-src0 http://198.18.46.11:8080/health answers 200": failed[
-                "vfy-src0 http://198.18.46.11:8080/health answers 200"],
+                "vfy-src0 http://198.18.46.11:8080/health answers 200"
+            ],
         }
         assert "error" in str(failed["vfy-src0 http://198.18.46.11:8080/health answers 200"])
 

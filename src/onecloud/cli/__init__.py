@@ -87,11 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         if _state["traceback"]:
             err.print_exception()
         # soft_wrap: one problem stays one line (`file:line: message`) for tools reading it
-        err.print(Text.assemble(("error: ", "bold red"), exc.message), highlight=False,
-                  soft_wrap=True)
+        err.print(
+            Text.assemble(("error: ", "bold red"), exc.message), highlight=False, soft_wrap=True
+        )
         if exc.hint:
-            err.print(Text.assemble(("hint: ", "yellow"), exc.hint), highlight=False,
-                      soft_wrap=True)
+            err.print(
+                Text.assemble(("hint: ", "yellow"), exc.hint), highlight=False, soft_wrap=True
+            )
         return exc.exit_code
     except typer.Exit as exc:
         return exc.exit_code

@@ -46,8 +46,9 @@ class LiveBoard:
 
     def __rich__(self) -> RenderableType:
         now = time.monotonic()
-        table = Table(title=f"migration: {now - self._t0:5.1f} s", title_justify="left",
-                      expand=False)
+        table = Table(
+            title=f"migration: {now - self._t0:5.1f} s", title_justify="left", expand=False
+        )
         table.add_column("system")
         table.add_column("step")
         table.add_column("status")
@@ -56,9 +57,11 @@ class LiveBoard:
         with self._lock:
             for row in sorted(self._rows.values(), key=lambda r: r.system):
                 table.add_row(
-                    row.system, row.step,
+                    row.system,
+                    row.step,
                     Text(row.status or "-", style=_STYLE.get(row.status, "")),
-                    f"{now - row.step_started:5.1f} s", row.detail,
+                    f"{now - row.step_started:5.1f} s",
+                    row.detail,
                 )
         return Group(table)
 
@@ -75,10 +78,12 @@ def summary_table(outcomes: Sequence[SystemOutcome]) -> Table:
             back = {True: " (rolled back)", False: " (ROLLBACK FAILED)", None: ""}[o.rolled_back]
             why = f"{where}{task}{back}: {o.message or ''}"
         table.add_row(
-            o.system, o.state,
+            o.system,
+            o.state,
             Text("ok", style="green") if o.ok else Text("FAILED", style="bold red"),
             f"{o.downtime:.1f} s" if o.downtime is not None else "-",
-            f"{o.seconds:.0f} s", why,
+            f"{o.seconds:.0f} s",
+            why,
         )
     return table
 

@@ -9,6 +9,7 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, add_completion=False)
 
+
 @app.command()
 def check(
     directory: Annotated[

@@ -10,17 +10,21 @@ import typer
 
 def app(
     wave: Annotated[int | None, typer.Option("--wave", "-w", help="Wave number.")] = None,
-    system: Annotated[list[str] | None, typer.Option(
-        "--system", "-s", help="System id (repeatable).")] = None,
+    system: Annotated[
+        list[str] | None, typer.Option("--system", "-s", help="System id (repeatable).")
+    ] = None,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here.")] = None,
-    phase: Annotated[str, typer.Option(
-        "--phase", help="auto (from the ledger), legacy (sources serve) or migrated.")
+    phase: Annotated[
+        str,
+        typer.Option("--phase", help="auto (from the ledger), legacy (sources serve) or migrated."),
     ] = "auto",
-    workers: Annotated[int, typer.Option("--workers", min=1, max=256,
-                                         help="Checks run at once.")] = 16,
+    workers: Annotated[
+        int, typer.Option("--workers", min=1, max=256, help="Checks run at once.")
+    ] = 16,
     plan: Annotated[Path | None, typer.Option("--plan", help="Plan file.")] = None,
-    ssh_config: Annotated[Path | None, typer.Option(
-        "--ssh-config", help="ssh_config (default: the lab's).")] = None,
+    ssh_config: Annotated[
+        Path | None, typer.Option("--ssh-config", help="ssh_config (default: the lab's).")
+    ] = None,
     ledger: Annotated[str | None, typer.Option("--ledger")] = None,
 ) -> None:
     """Check that each system's services run, ports listen, health URLs answer and data match;
@@ -61,22 +65,29 @@ def app(
             led.close()
     t0 = time.monotonic()
     with console.status(f"verifying {len(chosen)} system(s)..."):
-        results = verify_systems(chosen, ssh_config or paths.ssh_config(),  # type: ignore[arg-type]
-                                 workers=workers)
+        results = verify_systems(
+            chosen,  # type: ignore[arg-type]
+            ssh_config or paths.ssh_config(),
+            workers=workers,
+        )
     took = time.monotonic() - t0
     table = Table(title="verification", title_justify="left")
     for col in ("system", "check", "result", "detail"):
         table.add_column(col, overflow="fold")
     for r in results:
-        table.add_row(r.check.system, r.check.name,
-                      Text("pass", style="green") if r.ok else Text("FAIL", style="bold red"),
-                      r.detail)
+        table.add_row(
+            r.check.system,
+            r.check.name,
+            Text("pass", style="green") if r.ok else Text("FAIL", style="bold red"),
+            r.detail,
+        )
     console.print(table)
     hosts = {r.check.host for r in results}
     failed = [r for r in results if not r.ok]
-    console.print(f"{len(results) - len(failed)}/{len(results)} checks passed on {len(hosts)} "
-                  f"host(s) in {took:.1f} s "
-                  + ", ".join(f"{s.id}: {ph}" for s, ph in chosen))
+    console.print(
+        f"{len(results) - len(failed)}/{len(results)} checks passed on {len(hosts)} "
+        f"host(s) in {took:.1f} s " + ", ".join(f"{s.id}: {ph}" for s, ph in chosen)
+    )
     if junit is not None:
         console.print(f"JUnit XML: {write_junit(junit, results)}")
     if failed:

@@ -117,8 +117,10 @@ def build_spec(system: PlannedSystem, outputs: Mapping[str, Any] | None) -> Syst
     else:
         targets = [Endpoint(name=t.name, address=t.address) for t in system.targets]
     if not targets:
-        raise UsageError(f"{where}: no target servers",
-                         hint="re-run `onecloud plan`; migrated systems get targets")
+        raise UsageError(
+            f"{where}: no target servers",
+            hint="re-run `onecloud plan`; migrated systems get targets",
+        )
     if len(targets) not in (1, len(system.sources)):
         raise UsageError(
             f"{where}: {len(system.sources)} sources but {len(targets)} targets",
@@ -127,11 +129,14 @@ def build_spec(system: PlannedSystem, outputs: Mapping[str, Any] | None) -> Syst
     pairs = []
     for i, src in enumerate(system.sources):
         tgt = targets[i] if len(targets) > 1 else targets[0]
-        pairs.append(Pair(
-            source=Endpoint(name=src.id, address=src.address, user=src.ssh_user,
-                            port=src.ssh_port),
-            target=tgt,
-        ))
+        pairs.append(
+            Pair(
+                source=Endpoint(
+                    name=src.id, address=src.address, user=src.ssh_user, port=src.ssh_port
+                ),
+                target=tgt,
+            )
+        )
     if len({p.target.name for p in pairs}) != len(pairs):
         raise UsageError(
             f"{where}: several sources onto one target is not supported by the runner yet",
@@ -144,13 +149,19 @@ def build_spec(system: PlannedSystem, outputs: Mapping[str, Any] | None) -> Syst
         wave=system.wave,
         pairs=tuple(pairs),
         services=tuple(
-            ServiceSpec(name=s.name, port=s.port, health_path=s.health_path,
-                        engine=s.name in DB_ENGINE_SERVICES)
+            ServiceSpec(
+                name=s.name,
+                port=s.port,
+                health_path=s.health_path,
+                engine=s.name in DB_ENGINE_SERVICES,
+            )
             for s in system.services
         ),
         data_paths=tuple(system.data.paths),
-        databases=tuple(DatabaseSpec(engine=d.engine, name=d.name, tables=tuple(d.tables))
-                        for d in system.data.databases),
+        databases=tuple(
+            DatabaseSpec(engine=d.engine, name=d.name, tables=tuple(d.tables))
+            for d in system.data.databases
+        ),
         data_gb=system.data.size_gb,
         addresses_from=origin,
     )
@@ -174,7 +185,8 @@ def select_systems(
         if unknown:
             raise UsageError(
                 f"unknown or not migrating system(s): {', '.join(unknown)}",
-                hint="migrating systems: " + ", ".join(sorted(known)) if known
+                hint="migrating systems: " + ", ".join(sorted(known))
+                if known
                 else "the plan migrates no system",
             )
         chosen = [known[i] for i in system_ids]

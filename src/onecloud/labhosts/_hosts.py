@@ -594,5 +594,3 @@ def _write_ssh_files(reg: Registry) -> None:
             control_dir=_control_dir(),
         ),
     )
-
-

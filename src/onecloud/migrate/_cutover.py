@@ -37,6 +37,7 @@ class Run(Protocol):
     def skipped(self, result: PlaybookResult, system: str) -> bool: ...
     def verdict(self, result: PlaybookResult, system: str) -> Verdict: ...
 
+
 __all__ = ["CutoverPlay"]
 
 #: role (as Ansible reports it on each event) -> step, inside the cutover play
@@ -54,8 +55,7 @@ _DIGEST_CHECK = "Compare the digests"
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class CutoverPlay:
@@ -151,8 +151,12 @@ class CutoverPlay:
     def _not_started(self, sid: str) -> None:
         self.run.not_run.add(sid)
         o = self.run.outcomes[sid]
-        o.ok, o.step, o.message = False, self.steps[0], "not started: an earlier batch" \
-            " of the cutover failed as a whole, so Ansible stopped; re-run to go on"
+        o.ok, o.step, o.message = (
+            False,
+            self.steps[0],
+            "not started: an earlier batch"
+            " of the cutover failed as a whole, so Ansible stopped; re-run to go on",
+        )
         self.run.obs.system_step(sid, self.steps[0], "skipped", o.message)
 
     def _finish_rest(self, sid: str) -> None:
@@ -164,14 +168,21 @@ class CutoverPlay:
 
     def _failed(self, sid: str, verdict: Verdict, ident: str) -> None:
         """Fail `sid` at the step its failing task belongs to."""
-        failed_step = _CUTOVER_ROLES.get(verdict.role or "",
-                                         self.current.get(sid, (self.steps[0], ""))[0])
+        failed_step = _CUTOVER_ROLES.get(
+            verdict.role or "", self.current.get(sid, (self.steps[0], ""))[0]
+        )
         if sid in self.current and self.current[sid][0] == failed_step:
             _step, event_id = self.current.pop(sid)
         else:
             if sid in self.current:
                 self.finish(sid)
             event_id = self.run.rec.start(sid, failed_step)
-        self.run.rec.fail(sid, failed_step, host=verdict.host, task=verdict.task,
-                       message=verdict.message or "failed", playbook_run=ident,
-                       event_id=event_id)
+        self.run.rec.fail(
+            sid,
+            failed_step,
+            host=verdict.host,
+            task=verdict.task,
+            message=verdict.message or "failed",
+            playbook_run=ident,
+            event_id=event_id,
+        )

@@ -94,8 +94,9 @@ def load_plan(path: Path | None) -> Plan:
 
 def load_specs(plan: Plan, req: MigrateRequest) -> tuple[list[SystemSpec], list[SystemSpec]]:
     """(the systems of this run, every migrating system of their stack) as specs."""
-    chosen = select_systems(plan, wave=req.wave, system_ids=list(req.systems) or None,
-                            stack=req.stack)
+    chosen = select_systems(
+        plan, wave=req.wave, system_ids=list(req.systems) or None, stack=req.stack
+    )
     stacks = {c.stack or "lab" for c in chosen}
     if len(stacks) > 1:
         raise UsageError(
@@ -125,11 +126,23 @@ def _app_paths_from_ledger(ledger: Ledger, specs: Sequence[SystemSpec]) -> dict[
     return out
 
 
-def render_inventory(stack: str, stack_specs: Sequence[SystemSpec], *, ssh_config: Path | None,
-                     app_paths: dict[str, list[str]], out_dir: Path | None, digest: str
-                     ) -> Path:
-    return inv.render(stack, stack_specs, out_dir=out_dir, ssh_config=ssh_config,
-                      app_paths=app_paths, digest=digest)
+def render_inventory(
+    stack: str,
+    stack_specs: Sequence[SystemSpec],
+    *,
+    ssh_config: Path | None,
+    app_paths: dict[str, list[str]],
+    out_dir: Path | None,
+    digest: str,
+) -> Path:
+    return inv.render(
+        stack,
+        stack_specs,
+        out_dir=out_dir,
+        ssh_config=ssh_config,
+        app_paths=app_paths,
+        digest=digest,
+    )
 
 
 def run_inventory_dir(stack: str, run_id: str) -> Path:
@@ -159,8 +172,7 @@ def _run_ids_holding_locks(ledger: Ledger, stack_specs: Sequence[SystemSpec]) ->
     return {h.run_id for h in held if h is not None}
 
 
-def prune_inventories(base: Path, protect: set[str], *, keep: int = KEEP_INVENTORIES
-                      ) -> list[str]:
+def prune_inventories(base: Path, protect: set[str], *, keep: int = KEEP_INVENTORIES) -> list[str]:
     """Remove the run inventories under `base` beyond the newest `keep` (by mtime), never one
     named in `protect` nor the one `latest` names; returns the names removed."""
     if not base.is_dir():
@@ -168,8 +180,11 @@ def prune_inventories(base: Path, protect: set[str], *, keep: int = KEEP_INVENTO
     latest = base / "latest"
     if latest.is_symlink():
         protect = protect | {os.readlink(latest)}
-    runs = [d for d in base.iterdir()
-            if d.is_dir() and not d.is_symlink() and d.name.startswith(("run-", "retire-"))]
+    runs = [
+        d
+        for d in base.iterdir()
+        if d.is_dir() and not d.is_symlink() and d.name.startswith(("run-", "retire-"))
+    ]
     runs.sort(key=lambda d: d.stat().st_mtime, reverse=True)
     removed = []
     for d in runs[keep:]:
@@ -179,12 +194,25 @@ def prune_inventories(base: Path, protect: set[str], *, keep: int = KEEP_INVENTO
     return removed
 
 
-def _render_run_inventory(ledger: Ledger, stack: str, stack_specs: Sequence[SystemSpec],
-                          run_id: str, *, ssh_config: Path | None,
-                          app_paths: dict[str, list[str]], digest: str) -> Path:
+def _render_run_inventory(
+    ledger: Ledger,
+    stack: str,
+    stack_specs: Sequence[SystemSpec],
+    run_id: str,
+    *,
+    ssh_config: Path | None,
+    app_paths: dict[str, list[str]],
+    digest: str,
+) -> Path:
     """Render the run's own inventory, point `latest` at it, prune old ones."""
-    out = render_inventory(stack, stack_specs, ssh_config=ssh_config, app_paths=app_paths,
-                           out_dir=run_inventory_dir(stack, run_id), digest=digest)
+    out = render_inventory(
+        stack,
+        stack_specs,
+        ssh_config=ssh_config,
+        app_paths=app_paths,
+        out_dir=run_inventory_dir(stack, run_id),
+        digest=digest,
+    )
     try:
         point_latest(out)
         prune_inventories(out.parent, _run_ids_holding_locks(ledger, stack_specs) | {run_id})
@@ -202,8 +230,9 @@ def _prune_artifacts(ledger: Ledger) -> None:
         log.warning("pruning ansible-runner artifacts failed: %s", exc)
         return
     if removed:
-        log.info("removed %d old ansible-runner artifact dir(s) no ledger event references",
-                 len(removed))
+        log.info(
+            "removed %d old ansible-runner artifact dir(s) no ledger event references", len(removed)
+        )
 
 
 def resumed_after_warm_copy(ledger: Ledger, system_id: str) -> bool:
@@ -238,8 +267,10 @@ def migrate(
     stack = specs[0].stack
     ssh_config = req.ssh_config or paths.ssh_config()
     origin = {s.addresses_from for s in specs}
-    say(f"{len(specs)} system(s) of stack {stack}; target addresses from the "
-        f"{'/'.join(sorted(origin))}; ssh_config {ssh_config or '~/.ssh/config'}")
+    say(
+        f"{len(specs)} system(s) of stack {stack}; target addresses from the "
+        f"{'/'.join(sorted(origin))}; ssh_config {ssh_config or '~/.ssh/config'}"
+    )
     ledger = Ledger.open(req.ledger)
     run_id = f"run-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
     waves = sorted({s.wave for s in specs if s.wave is not None})
@@ -255,8 +286,9 @@ def migrate(
                 held.append(name)
                 if stale is not None:
                     stale_runs.append(stale.run_id)
-                    say(f"took over the lock {name} of run {stale.run_id} "
-                        f"(pid {stale.pid} is gone)")
+                    say(
+                        f"took over the lock {name} of run {stale.run_id} (pid {stale.pid} is gone)"
+                    )
             # only the steps of the runs whose locks this run took over were interrupted
             interrupted = ledger.close_interrupted(run_id, of_runs=stale_runs)
             if interrupted:
@@ -271,39 +303,69 @@ def migrate(
         digest = plan.census_digest[:12]
         if req.inventory_dir is not None or req.dry_run:
             inventory = render_inventory(
-                stack, stack_specs, ssh_config=ssh_config, app_paths=app_paths,
-                out_dir=req.inventory_dir or dry_run_inventory_dir(stack), digest=digest)
+                stack,
+                stack_specs,
+                ssh_config=ssh_config,
+                app_paths=app_paths,
+                out_dir=req.inventory_dir or dry_run_inventory_dir(stack),
+                digest=digest,
+            )
         else:
-            inventory = _render_run_inventory(ledger, stack, stack_specs, run_id,
-                                              ssh_config=ssh_config, app_paths=app_paths,
-                                              digest=digest)
+            inventory = _render_run_inventory(
+                ledger,
+                stack,
+                stack_specs,
+                run_id,
+                ssh_config=ssh_config,
+                app_paths=app_paths,
+                digest=digest,
+            )
         say(f"inventory rendered: {inventory}")
-        errors = {s.id: _errors(s, pre[s.id], resumed_after_warm_copy(ledger, s.id))
-                  for s in specs}
+        errors = {s.id: _errors(s, pre[s.id], resumed_after_warm_copy(ledger, s.id)) for s in specs}
         if req.dry_run:
             rows = []
             for s in specs:
                 rec = ledger.system(s.id)
                 state: State = rec.state if rec else "planned"
                 problems = [str(f) for f in errors[s.id]]
-                rows.append((s.id, str(state), [str(x) for x in
-                                                 remaining_steps(state, req.until)],
-                             not problems, problems))
+                rows.append(
+                    (
+                        s.id,
+                        str(state),
+                        [str(x) for x in remaining_steps(state, req.until)],
+                        not problems,
+                        problems,
+                    )
+                )
             return DryRun(inventory, rows)
         failures = {}
         for sid, errs in errors.items():
             if errs:
-                failures[sid] = (errs[0].host, "; ".join(f"{f.host}: {f.what} (fix: {f.fix})"
-                                                          for f in errs))
+                failures[sid] = (
+                    errs[0].host,
+                    "; ".join(f"{f.host}: {f.what} (fix: {f.fix})" for f in errs),
+                )
         verifier = None
         if req.verify:
+
             def verifier(spec: SystemSpec) -> tuple[bool, str]:
                 return verify_for_migration(spec, ssh_config=ssh_config)
 
-        run = MigrationRun(specs, ledger, RunOptions(
-            forks=req.forks, until=req.until, ssh_config=ssh_config, inventory=inventory,
-            verify=verifier, cutover_batch=req.cutover_batch),
-            observer=observer, app_paths=app_paths, run_id=run_id)
+        run = MigrationRun(
+            specs,
+            ledger,
+            RunOptions(
+                forks=req.forks,
+                until=req.until,
+                ssh_config=ssh_config,
+                inventory=inventory,
+                verify=verifier,
+                cutover_batch=req.cutover_batch,
+            ),
+            observer=observer,
+            app_paths=app_paths,
+            run_id=run_id,
+        )
         outcomes = run.execute(failures)
         return outcomes
     finally:
@@ -347,20 +409,32 @@ def _retire_step(ledger: Ledger) -> PlaybookStep:
     def record_archives(result: PlaybookResult, system: str) -> str:
         figures = result.stats.get("retire_system") or {}
         for host, f in figures.items():
-            ledger.put_manifest(system, host, "archive", str(f.get("archive")),
-                                str(f.get("sha256")))
+            ledger.put_manifest(
+                system, host, "archive", str(f.get("archive")), str(f.get("sha256"))
+            )
         return f"archive sha256 {_archive_sha(result)}"
 
-    return PlaybookStep("retire", "retire_system.yml", after=lambda _sid: "retired",
-                        clear_error=True, state_before="completed", judge=_first_failure,
-                        detail=record_archives)
+    return PlaybookStep(
+        "retire",
+        "retire_system.yml",
+        after=lambda _sid: "retired",
+        clear_error=True,
+        state_before="completed",
+        judge=_first_failure,
+        detail=record_archives,
+    )
 
 
-def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
-           ssh_config: Path | None = None, ledger_url: str | None = None,
-           forks: int = 5,
-           read_outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
-           ) -> tuple[str, str | None]:
+def retire(
+    system_id: str,
+    *,
+    confirm: bool,
+    plan_path: Path | None = None,
+    ssh_config: Path | None = None,
+    ledger_url: str | None = None,
+    forks: int = 5,
+    read_outputs: Callable[[str], Mapping[str, Any] | None] | None = None,
+) -> tuple[str, str | None]:
     """Archive a completed system's source with a checksum manifest and shut it down.
 
     Returns (state, archive sha256). Refuses unless the ledger says `completed` and the
@@ -393,11 +467,22 @@ def retire(system_id: str, *, confirm: bool, plan_path: Path | None = None,
         lock = f"system:{system_id}"
         ledger.acquire(lock, run_id, sys.argv)
         try:
-            inventory = _render_run_inventory(ledger, spec.stack, stack_specs, run_id,
-                                              ssh_config=ssh_config, app_paths=app_paths,
-                                              digest=plan.census_digest[:12])
-            run = MigrationRun([spec], ledger, RunOptions(forks=forks, inventory=inventory),
-                               observer=_Unseen(), run_id=run_id)
+            inventory = _render_run_inventory(
+                ledger,
+                spec.stack,
+                stack_specs,
+                run_id,
+                ssh_config=ssh_config,
+                app_paths=app_paths,
+                digest=plan.census_digest[:12],
+            )
+            run = MigrationRun(
+                [spec],
+                ledger,
+                RunOptions(forks=forks, inventory=inventory),
+                observer=_Unseen(),
+                run_id=run_id,
+            )
             result, verdicts = run.play_step(_retire_step(ledger), [system_id])
             v = verdicts[system_id]
             if not v.ok:

@@ -118,9 +118,13 @@ def _artifacts(private_data_dir: Path, ident: str) -> Path:
 ARTIFACT_KEEP_DAYS = 30
 
 
-def prune_artifacts(private_data_dir: Path, referenced: set[str], *,
-                    older_than_days: float = ARTIFACT_KEEP_DAYS,
-                    now: float | None = None) -> list[str]:
+def prune_artifacts(
+    private_data_dir: Path,
+    referenced: set[str],
+    *,
+    older_than_days: float = ARTIFACT_KEEP_DAYS,
+    now: float | None = None,
+) -> list[str]:
     """Remove the artifact directories older than `older_than_days` (by mtime) whose ident
     is not in `referenced` (the ledger's `playbook_run` values); returns the idents removed.
     A young directory is kept whatever the ledger says (a running play's events may not be
@@ -191,8 +195,7 @@ class _PlayEvents:
     """Follows a play's events: per host its outcome, the `set_stats` figures, the hosts the
     play processed; hands every task event on to `on_event`."""
 
-    def __init__(self, hosts: Sequence[str],
-                 on_event: Callable[[TaskEvent], None] | None) -> None:
+    def __init__(self, hosts: Sequence[str], on_event: Callable[[TaskEvent], None] | None) -> None:
         self.outcomes = {h: HostOutcome(h) for h in hosts}
         self.stats: dict[str, Any] = {}
         self.processed: set[str] = set()
@@ -218,7 +221,7 @@ class _PlayEvents:
         self.stats.update(data.get("artifact_data") or {})
         self.processed.update(data.get("processed") or {})
         for key in ("failures", "dark"):
-            for h in (data.get(key) or {}):
+            for h in data.get(key) or {}:
                 o = self.outcomes.setdefault(h, HostOutcome(h))
                 o.ok = False
                 o.unreachable = o.unreachable or key == "dark"
@@ -295,8 +298,9 @@ def _mark_not_reached(outcomes: dict[str, HostOutcome], processed: set[str]) -> 
             o.message = "not run: the play stopped before it reached this host"
 
 
-def _judge_run(outcomes: dict[str, HostOutcome], failed_in_stats: set[str], status: Any,
-               rc: Any, stdout: Path) -> None:
+def _judge_run(
+    outcomes: dict[str, HostOutcome], failed_in_stats: set[str], status: Any, rc: Any, stdout: Path
+) -> None:
     """A run that did not end, or failed with no host failing, fails every host."""
     if status not in ("successful", "failed"):
         # timeout, canceled, error: nobody can be trusted to have finished
@@ -330,14 +334,28 @@ def run_playbook(
     ident = _prepare_artifacts(private_data_dir, playbook)
     events = _PlayEvents(hosts, on_event)
     runner, seconds = _call_runner(
-        ansible_runner.run, playbook, inventory=inventory, hosts=hosts,
-        private_data_dir=private_data_dir, forks=forks, tags=tags, extravars=extravars,
-        ident=ident, events=events, timeout=timeout)
+        ansible_runner.run,
+        playbook,
+        inventory=inventory,
+        hosts=hosts,
+        private_data_dir=private_data_dir,
+        forks=forks,
+        tags=tags,
+        extravars=extravars,
+        ident=ident,
+        events=events,
+        timeout=timeout,
+    )
     outcomes = events.outcomes
     failed_in_stats = _clear_rescued(outcomes)
     _mark_not_reached(outcomes, events.processed)
-    _judge_run(outcomes, failed_in_stats, runner.status, runner.rc,
-               _artifacts(private_data_dir, ident) / "stdout")
+    _judge_run(
+        outcomes,
+        failed_in_stats,
+        runner.status,
+        runner.rc,
+        _artifacts(private_data_dir, ident) / "stdout",
+    )
     return PlaybookResult(
         playbook=playbook,
         ident=ident,

@@ -20,8 +20,9 @@ __all__ = ["StepRecorder"]
 class StepRecorder:
     """Records a run's steps in the ledger, one system at a time."""
 
-    def __init__(self, ledger: Ledger, run_id: str, obs: Observer,
-                 outcomes: dict[str, SystemOutcome]) -> None:
+    def __init__(
+        self, ledger: Ledger, run_id: str, obs: Observer, outcomes: dict[str, SystemOutcome]
+    ) -> None:
         self.ledger = ledger
         self.run_id = run_id
         self.obs = obs
@@ -32,20 +33,38 @@ class StepRecorder:
         assert rec is not None
         return rec.state
 
-    def start(self, system: str, step: str, playbook_run: str | None = None, *,
-              state_before: State | None = None) -> str:
+    def start(
+        self,
+        system: str,
+        step: str,
+        playbook_run: str | None = None,
+        *,
+        state_before: State | None = None,
+    ) -> str:
         """`step` started for `system`: a `started` event (returned)."""
         self.obs.system_step(system, step, "running")
-        return self.ledger.record(system, step, "started", run_id=self.run_id,
-                                  state_before=state_before or self.state(system),
-                                  playbook_run=playbook_run)
+        return self.ledger.record(
+            system,
+            step,
+            "started",
+            run_id=self.run_id,
+            state_before=state_before or self.state(system),
+            playbook_run=playbook_run,
+        )
 
-    def advance(self, system: str, step: Step, event_id: str, playbook_run: str | None,
-                detail: str | None = None) -> None:
+    def advance(
+        self,
+        system: str,
+        step: Step,
+        event_id: str,
+        playbook_run: str | None,
+        detail: str | None = None,
+    ) -> None:
         """`step` finished for `system`: its event ok, the system in the state after it."""
         after = states.after(step)
-        self.ledger.finish(event_id, "ok", state_after=after, playbook_run=playbook_run,
-                           detail=detail)
+        self.ledger.finish(
+            event_id, "ok", state_after=after, playbook_run=playbook_run, detail=detail
+        )
         self.ledger.set_state(system, after, clear_error=True)
         self.done(system, step, detail)
 
@@ -54,28 +73,53 @@ class StepRecorder:
         self.outcomes[system].steps_done.append(step)
         self.obs.system_step(system, step, "ok", detail or "")
 
-    def fail(self, system: str, step: str, *, host: str | None, task: str | None,
-             message: str, playbook_run: str | None = None, event_id: str | None = None
-             ) -> None:
+    def fail(
+        self,
+        system: str,
+        step: str,
+        *,
+        host: str | None,
+        task: str | None,
+        message: str,
+        playbook_run: str | None = None,
+        event_id: str | None = None,
+    ) -> None:
         """Close (or, with no `event_id`, record) a failed event, then `blame`."""
         if event_id is not None:
-            self.ledger.finish(event_id, "failed", host=host, task=task, detail=message,
-                               playbook_run=playbook_run)
+            self.ledger.finish(
+                event_id, "failed", host=host, task=task, detail=message, playbook_run=playbook_run
+            )
         else:
-            self.ledger.record(system, step, "failed", run_id=self.run_id,
-                               state_before=self.state(system), host=host, task=task,
-                               detail=message, playbook_run=playbook_run, finished_at=None)
+            self.ledger.record(
+                system,
+                step,
+                "failed",
+                run_id=self.run_id,
+                state_before=self.state(system),
+                host=host,
+                task=task,
+                detail=message,
+                playbook_run=playbook_run,
+                finished_at=None,
+            )
         self.blame(system, step, host=host, task=task, message=message)
 
-    def blame(self, system: str, step: str, *, host: str | None, task: str | None,
-              message: str) -> None:
+    def blame(
+        self, system: str, step: str, *, host: str | None, task: str | None, message: str
+    ) -> None:
         """A system failed `step` (its event is closed): its outcome, last error, display."""
         o = self.outcomes[system]
         o.ok = False
         o.step, o.host, o.task, o.message = step, host, task, message
-        self.ledger.set_state(system, self.state(system), last_error=(
-            f"{step} failed on {host or '?'}"
-            + (f" at task '{task}'" if task else "") + f": {message}"))
+        self.ledger.set_state(
+            system,
+            self.state(system),
+            last_error=(
+                f"{step} failed on {host or '?'}"
+                + (f" at task '{task}'" if task else "")
+                + f": {message}"
+            ),
+        )
         self.obs.system_step(system, step, "failed", message)
 
     def note_error(self, system: str, text: str) -> None:

@@ -147,9 +147,15 @@ class MigrationRun:
     def by_source(self) -> dict[str, str]:
         return {p.source.name: s.id for s in self.specs.values() for p in s.pairs}
 
-    def _run(self, playbook: str, systems: Sequence[str], *, tags: Sequence[str] | None = None,
-             on_event: Callable[[TaskEvent], None] | None = None,
-             extravars: dict[str, object] | None = None) -> PlaybookResult:
+    def _run(
+        self,
+        playbook: str,
+        systems: Sequence[str],
+        *,
+        tags: Sequence[str] | None = None,
+        on_event: Callable[[TaskEvent], None] | None = None,
+        extravars: dict[str, object] | None = None,
+    ) -> PlaybookResult:
         return run_playbook(
             playbook,
             inventory=self._inventory(),
@@ -173,12 +179,18 @@ class MigrationRun:
             if o is None or not o.ok:
                 if o is None:
                     return Verdict(False, p.source.name, None, None, "host not in the play")
-                return Verdict(False, o.failed_on or p.source.name, o.failed_task,
-                               o.failed_role, o.message or "failed")
+                return Verdict(
+                    False,
+                    o.failed_on or p.source.name,
+                    o.failed_task,
+                    o.failed_role,
+                    o.message or "failed",
+                )
         return Verdict(True, None, None, None, None)
 
-    def play_step(self, play: PlaybookStep, systems: Sequence[str]
-                  ) -> tuple[PlaybookResult, dict[str, Verdict]]:
+    def play_step(
+        self, play: PlaybookStep, systems: Sequence[str]
+    ) -> tuple[PlaybookResult, dict[str, Verdict]]:
         """Record `play.step` started for each of `systems`, run `play.playbook` over their
         sources, then finish each system's event: ok (with the state after, set in the
         ledger too) or failed (with the host, task and message)."""
@@ -194,33 +206,48 @@ class MigrationRun:
             if verdict.ok:
                 self._succeeded(play, sid, events[sid], result)
             else:
-                self.ledger.finish(events[sid], "failed", host=verdict.host, task=verdict.task,
-                                   detail=verdict.message, playbook_run=result.ident)
+                self.ledger.finish(
+                    events[sid],
+                    "failed",
+                    host=verdict.host,
+                    task=verdict.task,
+                    detail=verdict.message,
+                    playbook_run=result.ident,
+                )
                 play.failed(sid, verdict)
         return result, verdicts
 
-    def _succeeded(self, play: PlaybookStep, system: str, event_id: str,
-                   result: PlaybookResult) -> None:
+    def _succeeded(
+        self, play: PlaybookStep, system: str, event_id: str, result: PlaybookResult
+    ) -> None:
         detail = play.detail(result, system)
         after = play.after(system)
-        self.ledger.finish(event_id, "ok", state_after=after, playbook_run=result.ident,
-                           detail=detail)
-        self.ledger.set_state(system, after, rollback_pending=play.rollback_pending,
-                              clear_error=play.clear_error)
+        self.ledger.finish(
+            event_id, "ok", state_after=after, playbook_run=result.ident, detail=detail
+        )
+        self.ledger.set_state(
+            system, after, rollback_pending=play.rollback_pending, clear_error=play.clear_error
+        )
         play.succeeded(system, detail)
 
     def _simple_step(self, step: Step, systems: list[str]) -> list[str]:
         """Run one playbook step for `systems`; returns those that succeeded."""
         if not systems:
             return []
-        _result, verdicts = self.play_step(PlaybookStep(
-            step, _PLAYBOOK[step],
-            after=lambda _sid: states.after(step), clear_error=True,
-            detail=self._copy_detail if step == "presync" else _no_detail,
-            succeeded=lambda sid, detail: self.rec.done(sid, step, detail),
-            failed=lambda sid, v: self.rec.blame(sid, step, host=v.host, task=v.task,
-                                              message=v.message or "failed"),
-        ), systems)
+        _result, verdicts = self.play_step(
+            PlaybookStep(
+                step,
+                _PLAYBOOK[step],
+                after=lambda _sid: states.after(step),
+                clear_error=True,
+                detail=self._copy_detail if step == "presync" else _no_detail,
+                succeeded=lambda sid, detail: self.rec.done(sid, step, detail),
+                failed=lambda sid, v: self.rec.blame(
+                    sid, step, host=v.host, task=v.task, message=v.message or "failed"
+                ),
+            ),
+            systems,
+        )
         return [sid for sid in systems if verdicts[sid].ok]
 
     def _copy_detail(self, result: PlaybookResult, system: str) -> str:
@@ -229,7 +256,7 @@ class MigrationRun:
         The warm copy runs once per system (from `preflighted`); a rollback never brings a
         system back before `presynced`, so a source that changed after it is caught by the
         cutover's final rsync and digest comparison, not here."""
-        figures = (result.stats.get("copy_data") or {})
+        figures = result.stats.get("copy_data") or {}
         notes = []
         for p in self.specs[system].pairs:
             f = figures.get(p.source.name) or {}
@@ -252,8 +279,11 @@ class MigrationRun:
         ok = []
         groups: dict[tuple[Step, ...], list[str]] = {}
         for sid in batch:
-            rem = [s for s in states.remaining_steps(self.state(sid), self.opt.until)
-                   if s in states.CUTOVER_STEPS]
+            rem = [
+                s
+                for s in states.remaining_steps(self.state(sid), self.opt.until)
+                if s in states.CUTOVER_STEPS
+            ]
             groups.setdefault(tuple(rem), []).append(sid)
         for rem_steps, members in groups.items():
             ok += self._cutover(members, list(rem_steps))
@@ -264,9 +294,13 @@ class MigrationRun:
         if not systems:
             return []
         play = CutoverPlay(self, systems, steps)
-        result = self._run("cutover_system.yml", systems, tags=list(steps),
-                           on_event=play.on_event,
-                           extravars={"cutover_system_batch": self.opt.cutover_batch})
+        result = self._run(
+            "cutover_system.yml",
+            systems,
+            tags=list(steps),
+            on_event=play.on_event,
+            extravars={"cutover_system_batch": self.opt.cutover_batch},
+        )
         return play.settle(result)
 
     def _verify(self, systems: list[str]) -> list[str]:
@@ -279,8 +313,14 @@ class MigrationRun:
                 ok.append(sid)
             else:
                 host = self.specs[sid].pairs[0].target.name
-                self.rec.fail(sid, "verify", host=host, task="testinfra checks", message=detail,
-                           event_id=event)
+                self.rec.fail(
+                    sid,
+                    "verify",
+                    host=host,
+                    task="testinfra checks",
+                    message=detail,
+                    event_id=event,
+                )
         return ok
 
     def _skip_verify(self, systems: list[str]) -> None:
@@ -289,8 +329,10 @@ class MigrationRun:
         for sid in systems:
             o = self.outcomes[sid]
             o.verify_skipped = True
-            o.message = "verification skipped (--no-verify): left switched; run again" \
+            o.message = (
+                "verification skipped (--no-verify): left switched; run again"
                 " without --no-verify to verify and complete"
+            )
             self.obs.system_step(sid, "verify", "skipped", o.message)
 
     def _check(self, sid: str) -> tuple[bool, str]:
@@ -329,21 +371,25 @@ class MigrationRun:
     def _rollback_play(self, systems: list[str], *, write_back: bool) -> None:
         def detail(result: PlaybookResult, sid: str) -> str:
             if not write_back:
-                return "target stopped, source serving; no write-back needed (target never" \
-                    " served)"
-            return "target stopped; " + self._write_back_detail(result, sid) \
-                + "; source serving"
+                return "target stopped, source serving; no write-back needed (target never served)"
+            return "target stopped; " + self._write_back_detail(result, sid) + "; source serving"
 
-        self.play_step(PlaybookStep(
-            "rollback", "rollback_system.yml",
-            prepare=lambda sid: self.ledger.set_state(sid, self.state(sid),
-                                                      rollback_pending=True),
-            after=lambda sid: states.rollback_state(self.state(sid)), rollback_pending=False,
-            detail=detail,
-            succeeded=self._rolled_back,
-            failed=self._write_back_failed if write_back else self._rollback_failed,
-            extravars={"rollback_system_write_back": write_back},
-        ), systems)
+        self.play_step(
+            PlaybookStep(
+                "rollback",
+                "rollback_system.yml",
+                prepare=lambda sid: self.ledger.set_state(
+                    sid, self.state(sid), rollback_pending=True
+                ),
+                after=lambda sid: states.rollback_state(self.state(sid)),
+                rollback_pending=False,
+                detail=detail,
+                succeeded=self._rolled_back,
+                failed=self._write_back_failed if write_back else self._rollback_failed,
+                extravars={"rollback_system_write_back": write_back},
+            ),
+            systems,
+        )
 
     def _write_back_detail(self, result: PlaybookResult, system: str) -> str:
         """What a rollback wrote back from each target, from the play's figures."""
@@ -357,10 +403,14 @@ class MigrationRun:
             files = stats.get("Number of regular files transferred", "0").replace(",", "")
             dbs = int(b.get("databases") or 0)
             target = b.get("target") or p.target.name
-            what = f"wrote back {files} file(s)" if c.get("copied") else \
-                "wrote back 0 files (unchanged on the target)"
-            notes.append(f"{what} and {dbs} database(s) from {target}"
-                         f" (sha256 {c.get('digest') or '?'})")
+            what = (
+                f"wrote back {files} file(s)"
+                if c.get("copied")
+                else "wrote back 0 files (unchanged on the target)"
+            )
+            notes.append(
+                f"{what} and {dbs} database(s) from {target} (sha256 {c.get('digest') or '?'})"
+            )
         return "; ".join(notes) or "nothing to write back"
 
     def _rolled_back(self, system: str, _detail: str | None) -> None:
@@ -381,15 +431,18 @@ class MigrationRun:
             msg = f"write-back of target data failed at {verdict.task or '?'}: {msg}"
         targets = ", ".join(p.target.name for p in spec.pairs)
         wave = f"--wave {spec.wave} " if spec.wave is not None else ""
-        text = (f"{msg}; the target ({targets}) holds the newest data and is stopped, the"
-                f" source is stopped: fix the cause and run `onecloud migrate {wave}--system"
-                f" {system}` again (it retries the rollback), or start the target again by"
-                " hand")
+        text = (
+            f"{msg}; the target ({targets}) holds the newest data and is stopped, the"
+            f" source is stopped: fix the cause and run `onecloud migrate {wave}--system"
+            f" {system}` again (it retries the rollback), or start the target again by"
+            " hand"
+        )
         self.rec.note_error(system, text)
         self.obs.system_step(system, "rollback", "failed", text)
 
-    def execute(self, preflight_failures: dict[str, tuple[str, str]] | None = None
-                ) -> list[SystemOutcome]:
+    def execute(
+        self, preflight_failures: dict[str, tuple[str, str]] | None = None
+    ) -> list[SystemOutcome]:
         """Run every system to `until`. `preflight_failures`: system -> (host, why) from the
         paramiko pre-flight; those systems fail their pre-flight (or their next step)."""
         ids = sorted(self.specs)
@@ -420,12 +473,16 @@ class MigrationRun:
                 o = self.outcomes[s]
                 o.ok, o.step = False, "rollback"
                 err = self.ledger.system(s).last_error or ""  # type: ignore[union-attr]
-                o.message = err if err.startswith("write-back of target data failed") else \
-                    "a previous rollback is still incomplete; fix the host and re-run"
+                o.message = (
+                    err
+                    if err.startswith("write-back of target data failed")
+                    else "a previous rollback is still incomplete; fix the host and re-run"
+                )
         return active
 
-    def _fail_preflight(self, active: list[str],
-                        preflight_failures: dict[str, tuple[str, str]]) -> None:
+    def _fail_preflight(
+        self, active: list[str], preflight_failures: dict[str, tuple[str, str]]
+    ) -> None:
         """The paramiko pre-flight's verdicts: those systems fail their next step and leave
         `active`; those whose source was stopped are rolled back."""
         failed_now: list[str] = []

@@ -104,10 +104,16 @@ def connect(conn: Connection, timeout: float = 8.0) -> paramiko.SSHClient:
     client.set_missing_host_key_policy(paramiko.RejectPolicy())
     try:
         client.connect(
-            conn.hostname, port=conn.port, username=conn.user,
-            key_filename=list(conn.key_files) or None, timeout=timeout,
-            banner_timeout=timeout, auth_timeout=timeout, allow_agent=not conn.key_files,
-            look_for_keys=not conn.key_files, transport_factory=_Transport,
+            conn.hostname,
+            port=conn.port,
+            username=conn.user,
+            key_filename=list(conn.key_files) or None,
+            timeout=timeout,
+            banner_timeout=timeout,
+            auth_timeout=timeout,
+            allow_agent=not conn.key_files,
+            look_for_keys=not conn.key_files,
+            transport_factory=_Transport,
         )
     except paramiko.BadHostKeyException as exc:
         client.close()
@@ -137,51 +143,63 @@ def run(client: paramiko.SSHClient, script: str, timeout: float = 60.0) -> str:
     return out
 
 
-def _probe_pair(spec: SystemSpec, pair: Pair, ssh_config: Path | None
-                ) -> tuple[list[pf.HostReport], list[str]]:
+def _probe_pair(
+    spec: SystemSpec, pair: Pair, ssh_config: Path | None
+) -> tuple[list[pf.HostReport], list[str]]:
     """Probe a source and its target; returns the reports and the source's app paths."""
     facts: dict[str, pf.Facts | None] = {}
     errors: dict[str, list[pf.Finding]] = {}
     seconds: dict[str, float] = {}
     app_paths: list[str] = []
     roles: tuple[tuple[Literal["source", "target"], Endpoint], ...] = (
-        ("source", pair.source), ("target", pair.target))
+        ("source", pair.source),
+        ("target", pair.target),
+    )
     for role, ep in roles:
         t0 = time.monotonic()
         try:
             client = connect(resolve(ep, ssh_config))
         except SshProbeError as exc:
             facts[ep.name] = None
-            errors[ep.name] = [pf.Finding(ep.name, "error", str(exc),
-                                          "check the host, its sshd and known_hosts")]
+            errors[ep.name] = [
+                pf.Finding(ep.name, "error", str(exc), "check the host, its sshd and known_hosts")
+            ]
             seconds[ep.name] = time.monotonic() - t0
             continue
         try:
             f = pf.parse_probe(run(client, pf.probe_script(spec, pair, role)))
             if role == "source":
-                cands = {p for s in spec.app_services for p in
-                         pf.app_dirs(f.init_scripts.get(s.name, ""))}
-                cands |= {f"/etc/{d}/{s.name}" for s in spec.app_services
-                          for d in ("init.d", "default")}
+                cands = {
+                    p
+                    for s in spec.app_services
+                    for p in pf.app_dirs(f.init_scripts.get(s.name, ""))
+                }
+                cands |= {
+                    f"/etc/{d}/{s.name}" for s in spec.app_services for d in ("init.d", "default")
+                }
                 if cands:
-                    f.existing = pf.parse_probe(run(client, pf.app_paths_script(sorted(cands)))
-                                                ).existing
+                    f.existing = pf.parse_probe(
+                        run(client, pf.app_paths_script(sorted(cands)))
+                    ).existing
                 app_paths = sorted(set(f.existing))
             facts[ep.name] = f
         except (OSError, paramiko.SSHException) as exc:
             facts[ep.name] = None
-            errors[ep.name] = [pf.Finding(ep.name, "error", f"probe failed: {exc}",
-                                          "check the host and re-run")]
+            errors[ep.name] = [
+                pf.Finding(ep.name, "error", f"probe failed: {exc}", "check the host and re-run")
+            ]
         finally:
             client.close()
         seconds[ep.name] = time.monotonic() - t0
-    verdict = pf.evaluate_pair(spec, pair, facts.get(pair.source.name),
-                               facts.get(pair.target.name))
+    verdict = pf.evaluate_pair(spec, pair, facts.get(pair.source.name), facts.get(pair.target.name))
     reports = []
     for role, ep in roles:
         findings = tuple(errors.get(ep.name, [])) + tuple(verdict.get(ep.name, []))
-        reports.append(pf.HostReport(ep.name, role, spec.id, findings, facts.get(ep.name),
-                                     seconds.get(ep.name, 0.0)))
+        reports.append(
+            pf.HostReport(
+                ep.name, role, spec.id, findings, facts.get(ep.name), seconds.get(ep.name, 0.0)
+            )
+        )
     return reports, app_paths
 
 
@@ -199,8 +217,9 @@ class SystemPreflight:
         return [f for r in self.reports for f in r.findings if f.severity == "error"]
 
 
-def preflight_systems(specs: list[SystemSpec], ssh_config: Path | None, workers: int = 10
-                      ) -> dict[str, SystemPreflight]:
+def preflight_systems(
+    specs: list[SystemSpec], ssh_config: Path | None, workers: int = 10
+) -> dict[str, SystemPreflight]:
     """Probe every pair of every system in parallel threads."""
     jobs = [(s, p) for s in specs for p in s.pairs]
     results: dict[str, list[tuple[list[pf.HostReport], list[str], str]]] = {}

@@ -47,13 +47,26 @@ class Check:
 def _serving(spec: SystemSpec, host: str, address: str) -> list[Check]:
     out: list[Check] = []
     for svc in spec.services:
-        out.append(Check(spec.id, host, "service_running", f"{host} {svc.name} running",
-                         {"service": svc.name}))
+        out.append(
+            Check(
+                spec.id,
+                host,
+                "service_running",
+                f"{host} {svc.name} running",
+                {"service": svc.name},
+            )
+        )
         # a database engine may listen on loopback only (Debian's default); apps on the address
         addrs = [address, "127.0.0.1"] if svc.engine else [address]
-        out.append(Check(spec.id, host, "port_listening",
-                         f"{host} listens on {' or '.join(addrs)}:{svc.port}",
-                         {"addresses": addrs, "port": svc.port}))
+        out.append(
+            Check(
+                spec.id,
+                host,
+                "port_listening",
+                f"{host} listens on {' or '.join(addrs)}:{svc.port}",
+                {"addresses": addrs, "port": svc.port},
+            )
+        )
         if svc.health_path:
             url = f"http://{address}:{svc.port}{svc.health_path}"
             out.append(Check(spec.id, host, "health", f"{host} {url} answers 200", {"url": url}))
@@ -70,21 +83,50 @@ def checks_for(spec: SystemSpec, phase: Phase) -> list[Check]:
             continue
         out += _serving(spec, tgt.name, tgt.address)
         if spec.data_paths:
-            out.append(Check(spec.id, tgt.name, "data_digest",
-                             f"{tgt.name} data equals {src.name}'s",
-                             {"paths": list(spec.data_paths)}, peer=src.name))
-        tables = [{"engine": d.engine, "name": d.name, "tables": list(d.tables)}
-                  for d in spec.databases if d.tables]
+            out.append(
+                Check(
+                    spec.id,
+                    tgt.name,
+                    "data_digest",
+                    f"{tgt.name} data equals {src.name}'s",
+                    {"paths": list(spec.data_paths)},
+                    peer=src.name,
+                )
+            )
+        tables = [
+            {"engine": d.engine, "name": d.name, "tables": list(d.tables)}
+            for d in spec.databases
+            if d.tables
+        ]
         if tables:
-            out.append(Check(spec.id, tgt.name, "row_counts",
-                             f"{tgt.name} row counts equal {src.name}'s at the freeze",
-                             {"databases": tables, "workdir": f"/var/lib/onecloud/{spec.id}"},
-                             peer=src.name))
+            out.append(
+                Check(
+                    spec.id,
+                    tgt.name,
+                    "row_counts",
+                    f"{tgt.name} row counts equal {src.name}'s at the freeze",
+                    {"databases": tables, "workdir": f"/var/lib/onecloud/{spec.id}"},
+                    peer=src.name,
+                )
+            )
         for svc in spec.services:
-            out.append(Check(spec.id, src.name, "service_stopped",
-                             f"{src.name} {svc.name} stopped", {"service": svc.name}))
+            out.append(
+                Check(
+                    spec.id,
+                    src.name,
+                    "service_stopped",
+                    f"{src.name} {svc.name} stopped",
+                    {"service": svc.name},
+                )
+            )
             if not svc.engine:
-                out.append(Check(spec.id, src.name, "port_closed",
-                                 f"{src.name} no longer serves {src.address}:{svc.port}",
-                                 {"address": src.address, "port": svc.port}))
+                out.append(
+                    Check(
+                        spec.id,
+                        src.name,
+                        "port_closed",
+                        f"{src.name} no longer serves {src.address}:{svc.port}",
+                        {"address": src.address, "port": svc.port},
+                    )
+                )
     return out

@@ -24,11 +24,23 @@ def to_xml(results: Sequence[CheckResult], *, name: str = "onecloud-verify") -> 
         secs = sum(r.seconds for r in rs)
         total_fail += fails
         total_time += secs
-        suite = ET.SubElement(root, "testsuite", name=system, tests=str(len(rs)),
-                              failures=str(fails), errors="0", time=f"{secs:.3f}")
+        suite = ET.SubElement(
+            root,
+            "testsuite",
+            name=system,
+            tests=str(len(rs)),
+            failures=str(fails),
+            errors="0",
+            time=f"{secs:.3f}",
+        )
         for r in rs:
-            case = ET.SubElement(suite, "testcase", classname=f"{system}.{r.check.kind}",
-                                 name=r.check.name, time=f"{r.seconds:.3f}")
+            case = ET.SubElement(
+                suite,
+                "testcase",
+                classname=f"{system}.{r.check.kind}",
+                name=r.check.name,
+                time=f"{r.seconds:.3f}",
+            )
             if not r.ok:
                 fail = ET.SubElement(case, "failure", message=r.detail, type=r.check.kind)
                 fail.text = f"host {r.check.host}: {r.detail}"

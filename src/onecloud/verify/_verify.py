@@ -10,15 +10,19 @@ from onecloud.contract import SystemSpec
 from onecloud.verify._checks import Check, Kind, Phase, checks_for
 from onecloud.verify._probes import CheckResult, HostPool, run_check
 
-__all__ = ["no_checks_result", "run_checks", "summarize", "verify_for_migration",
-           "verify_systems"]
+__all__ = ["no_checks_result", "run_checks", "summarize", "verify_for_migration", "verify_systems"]
 
 #: the kind of the failed result a system with no checks gets (not a probe: never run)
 _NO_CHECKS: Kind = "no_checks"
 
 
-def run_checks(checks: Sequence[Check], ssh_config: Path | None, *, workers: int = 16,
-               on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+def run_checks(
+    checks: Sequence[Check],
+    ssh_config: Path | None,
+    *,
+    workers: int = 16,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
     """Every check in a thread pool; results in the order of `checks`."""
     pool = HostPool(ssh_config)
     if not checks:
@@ -38,16 +42,25 @@ def no_checks_result(spec: SystemSpec, phase: Phase) -> CheckResult:
     """The failed result of a system none of whose checks could be derived: passing it
     would prove nothing."""
     pairs = spec.pairs
-    host = (pairs[0].target.name if phase == "migrated" else pairs[0].source.name) \
-        if pairs else spec.id
-    detail = (f"no checks derived for {spec.id}: it declares no services, ports, health URLs"
-              " or data; add them to the census or retire it")
+    host = (
+        (pairs[0].target.name if phase == "migrated" else pairs[0].source.name)
+        if pairs
+        else spec.id
+    )
+    detail = (
+        f"no checks derived for {spec.id}: it declares no services, ports, health URLs"
+        " or data; add them to the census or retire it"
+    )
     return CheckResult(Check(spec.id, host, _NO_CHECKS, "checks derived"), False, detail, 0.0)
 
 
-def verify_systems(specs: Sequence[tuple[SystemSpec, Phase]], ssh_config: Path | None, *,
-                   workers: int = 16, on_result: Callable[[CheckResult], None] | None = None
-                   ) -> list[CheckResult]:
+def verify_systems(
+    specs: Sequence[tuple[SystemSpec, Phase]],
+    ssh_config: Path | None,
+    *,
+    workers: int = 16,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> list[CheckResult]:
     """Every check of every system; a system with no checks gets one failed result."""
     per_system = [(spec, phase, checks_for(spec, phase)) for spec, phase in specs]
     checks = [c for _spec, _phase, cs in per_system for c in cs]
@@ -66,7 +79,8 @@ def summarize(results: Sequence[CheckResult]) -> str:
     if not failed:
         return f"{len(results)} checks passed"
     return f"{len(failed)} of {len(results)} checks failed: " + "; ".join(
-        f"{r.check.name}: {r.detail}" for r in failed)
+        f"{r.check.name}: {r.detail}" for r in failed
+    )
 
 
 def verify_for_migration(spec: SystemSpec, *, ssh_config: Path | None) -> tuple[bool, str]:

@@ -7,7 +7,10 @@ from onecloud.plan._models import Plan
 
 def test_select_wave_sorted(plan: Plan) -> None:
     assert [s.id for s in select_systems(plan, wave=1)] == [
-        "civil-ledger", "edu-portal", "health-permits"]
+        "civil-ledger",
+        "edu-portal",
+        "health-permits",
+    ]
 
 
 def test_select_errors_name_valid_values(plan: Plan) -> None:
@@ -32,8 +35,13 @@ def test_spec_from_plan_orders_engine_services(plan: Plan) -> None:
 
 
 def test_spec_prefers_stack_outputs(plan: Plan) -> None:
-    outputs = {"edu-portal": {"targets": [
-        {"name": "edu-portal-1", "address": "198.19.1.50", "port_id": "p", "server_id": "s"}]}}
+    outputs = {
+        "edu-portal": {
+            "targets": [
+                {"name": "edu-portal-1", "address": "198.19.1.50", "port_id": "p", "server_id": "s"}
+            ]
+        }
+    }
     spec = build_spec(plan.system("edu-portal"), outputs)
     assert spec.addresses_from == "stack"
     assert spec.pairs[0].target.address == "198.19.1.50"

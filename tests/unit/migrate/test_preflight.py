@@ -37,8 +37,9 @@ def test_app_dirs_from_init_script() -> None:
 
 def test_healthy_pair_has_no_findings(specs: dict[str, SystemSpec]) -> None:
     spec = specs["edu-portal"]
-    res = pf.evaluate_pair(spec, spec.pairs[0], facts("edu-portal-source"),
-                           facts("edu-portal-target"))
+    res = pf.evaluate_pair(
+        spec, spec.pairs[0], facts("edu-portal-source"), facts("edu-portal-target")
+    )
     assert res == {"edu-web-01": [], "edu-portal-1": []}
 
 
@@ -49,8 +50,7 @@ def test_stopped_database_is_reported(specs: dict[str, SystemSpec]) -> None:
     assert [f.what for f in found] == ["PostgreSQL database 'permits' not readable"]
 
 
-@pytest.mark.parametrize(
-    ("free_kb", "ok"), [(10 * 1024 * 1024, True), (8 * 1024, False)])
+@pytest.mark.parametrize(("free_kb", "ok"), [(10 * 1024 * 1024, True), (8 * 1024, False)])
 def test_disk_space_on_the_target(specs: dict[str, SystemSpec], free_kb: int, ok: bool) -> None:
     spec = specs["edu-portal"]
     tgt = facts("edu-portal-target")
@@ -63,8 +63,7 @@ def test_disk_space_on_the_target(specs: dict[str, SystemSpec], free_kb: int, ok
 
 def test_missing_tools_and_paths_name_the_fix(specs: dict[str, SystemSpec]) -> None:
     spec = specs["civil-ledger"]
-    src = pf.Facts(tools={"python3"}, missing=["/srv/ledgerapp"],
-                   reach={"198.19.12.12:22": False})
+    src = pf.Facts(tools={"python3"}, missing=["/srv/ledgerapp"], reach={"198.19.12.12:22": False})
     found = {f.what: f.fix for f in pf.evaluate_source(spec, spec.pairs[0], src)}
     assert "missing tools: rsync, sha256sum, sqlite3, ssh" in found
     assert "apt-get install" in found["missing tools: rsync, sha256sum, sqlite3, ssh"]

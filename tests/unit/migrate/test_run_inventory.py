@@ -32,13 +32,16 @@ def generated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
-def test_each_run_renders_its_own_inventory(generated: Path, ledger: Ledger,
-                                            specs: dict[str, SystemSpec]) -> None:
+def test_each_run_renders_its_own_inventory(
+    generated: Path, ledger: Ledger, specs: dict[str, SystemSpec]
+) -> None:
     stack_specs = list(specs.values())
-    a = orchestrate._render_run_inventory(ledger, "lab", stack_specs, "run-a",
-                                          ssh_config=None, app_paths={}, digest="x")
-    b = orchestrate._render_run_inventory(ledger, "lab", stack_specs, "run-b",
-                                          ssh_config=None, app_paths={}, digest="x")
+    a = orchestrate._render_run_inventory(
+        ledger, "lab", stack_specs, "run-a", ssh_config=None, app_paths={}, digest="x"
+    )
+    b = orchestrate._render_run_inventory(
+        ledger, "lab", stack_specs, "run-b", ssh_config=None, app_paths={}, digest="x"
+    )
     assert a == generated / "lab" / "run-a" and b == generated / "lab" / "run-b"
     assert (a / "hosts.yml").exists() and (b / "hosts.yml").exists()  # a is left alone
     latest = generated / "lab" / "latest"
@@ -52,7 +55,8 @@ def test_a_dry_run_renders_outside_the_run_inventories(generated: Path) -> None:
 
 
 def test_old_inventories_are_pruned_but_not_those_of_running_runs(
-        generated: Path, ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    generated: Path, ledger: Ledger, specs: dict[str, SystemSpec]
+) -> None:
     base = generated / "lab"
     for i in range(6):
         d = base / f"run-{i}"
@@ -71,22 +75,34 @@ def test_old_inventories_are_pruned_but_not_those_of_running_runs(
 def _pre(spec: SystemSpec) -> SystemPreflight:
     target = spec.pairs[0].target.name
     source = spec.pairs[0].source.name
-    disk = Finding(target, "error", "not enough disk space for the data at /srv: 100 MiB free,"
-                   " 125 MiB needed", "grow the target's volume")
+    disk = Finding(
+        target,
+        "error",
+        "not enough disk space for the data at /srv: 100 MiB free, 125 MiB needed",
+        "grow the target's volume",
+    )
     tool = Finding(source, "error", "missing tools: rsync", "apt-get install rsync")
-    return SystemPreflight(spec.id, (
-        HostReport(target, "target", spec.id, (disk,), None, 0.1),
-        HostReport(source, "source", spec.id, (tool,), None, 0.1)), {})
+    return SystemPreflight(
+        spec.id,
+        (
+            HostReport(target, "target", spec.id, (disk,), None, 0.1),
+            HostReport(source, "source", spec.id, (tool,), None, 0.1),
+        ),
+        {},
+    )
 
 
 def test_a_resumed_system_is_not_refused_for_data_already_copied(
-        ledger: Ledger, specs: dict[str, SystemSpec]) -> None:
+    ledger: Ledger, specs: dict[str, SystemSpec]
+) -> None:
     spec = specs["edu-portal"]
     ledger.ensure_system(spec.id, stack="lab", wave=1)
     assert not orchestrate.resumed_after_warm_copy(ledger, spec.id)
     fresh = orchestrate._errors(spec, _pre(spec), resumed=False)
     assert [f.what.split(":")[0] for f in fresh] == [
-        "not enough disk space for the data at /srv", "missing tools"]
+        "not enough disk space for the data at /srv",
+        "missing tools",
+    ]
     ledger.set_state(spec.id, "presynced")
     assert orchestrate.resumed_after_warm_copy(ledger, spec.id)
     resumed = orchestrate._errors(spec, _pre(spec), resumed=True)
@@ -102,6 +118,7 @@ def test_a_system_with_no_checks_fails_verification(specs: dict[str, SystemSpec]
     assert results[0].check.system == bare.id
     assert results[0].detail == (
         f"no checks derived for {bare.id}: it declares no services, ports, health URLs or"
-        " data; add them to the census or retire it")
+        " data; add them to the census or retire it"
+    )
     ok, detail = _verify.verify_for_migration(bare, ssh_config=None)
     assert not ok and "no checks derived" in detail

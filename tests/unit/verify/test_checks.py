@@ -19,7 +19,8 @@ def test_migrated_checks_cover_target_data_and_source(specs: dict[str, SystemSpe
     assert by_kind["health"].params["url"] == "http://198.19.12.12:8081/health"
     assert by_kind["data_digest"].peer == "civil-app-01"
     assert by_kind["row_counts"].params["databases"] == [
-        {"engine": "sqlite", "name": "/srv/ledgerapp/app.db", "tables": ["records"]}]
+        {"engine": "sqlite", "name": "/srv/ledgerapp/app.db", "tables": ["records"]}
+    ]
     assert len({c.id for c in checks}) == len(checks)
 
 

@@ -9,9 +9,11 @@ from onecloud.verify._probes import CheckResult
 
 def test_junit_suites_per_system(tmp_path: Path, specs: dict[str, SystemSpec]) -> None:
     checks = checks_for(specs["edu-portal"], "migrated") + checks_for(
-        specs["civil-ledger"], "legacy")
-    results = [CheckResult(c, i != 1, "HTTP 503" if i == 1 else "fine", 0.25)
-               for i, c in enumerate(checks)]
+        specs["civil-ledger"], "legacy"
+    )
+    results = [
+        CheckResult(c, i != 1, "HTTP 503" if i == 1 else "fine", 0.25) for i, c in enumerate(checks)
+    ]
     path = junit.write(tmp_path / "out" / "verify.xml", results)
     root = ET.parse(path).getroot()
     assert root.tag == "testsuites"

@@ -83,10 +83,15 @@ def _results(spec: SystemSpec, pool: Pool) -> dict[str, tuple[bool, str]]:
 def test_a_good_migration_passes(specs: dict[str, SystemSpec]) -> None:
     spec = specs["civil-ledger"]
     key = "sqlite:/srv/ledgerapp/app.db:records"
-    target = FakeHost(running={"ledgerapp"}, listening={"tcp://198.19.12.12:8081"},
-                      counts={key: 10}, files={"/srv/ledgerapp": ""})
-    source = FakeHost(files={"/var/lib/onecloud/civil-ledger/rowcounts.json":
-                             json.dumps({key: 10})})
+    target = FakeHost(
+        running={"ledgerapp"},
+        listening={"tcp://198.19.12.12:8081"},
+        counts={key: 10},
+        files={"/srv/ledgerapp": ""},
+    )
+    source = FakeHost(
+        files={"/var/lib/onecloud/civil-ledger/rowcounts.json": json.dumps({key: 10})}
+    )
     res = _results(spec, Pool({"civil-ledger-1": target, "civil-app-01": source}))
     assert all(ok for ok, _ in res.values()), res
     assert res["row_counts:civil-ledger-1"][1] == "records=10"
@@ -95,18 +100,25 @@ def test_a_good_migration_passes(specs: dict[str, SystemSpec]) -> None:
 def test_differences_are_reported_with_both_values(specs: dict[str, SystemSpec]) -> None:
     spec = specs["civil-ledger"]
     key = "sqlite:/srv/ledgerapp/app.db:records"
-    target = FakeHost(running={"ledgerapp"}, listening=set(), counts={key: 9}, http="503",
-                      digest="aaa", files={"/srv/ledgerapp": ""})
-    source = FakeHost(running={"ledgerapp"}, listening={"tcp://198.18.0.13:8081"},
-                      counts={key: 10}, digest="bbb")
+    target = FakeHost(
+        running={"ledgerapp"},
+        listening=set(),
+        counts={key: 9},
+        http="503",
+        digest="aaa",
+        files={"/srv/ledgerapp": ""},
+    )
+    source = FakeHost(
+        running={"ledgerapp"}, listening={"tcp://198.18.0.13:8081"}, counts={key: 10}, digest="bbb"
+    )
     res = _results(spec, Pool({"civil-ledger-1": target, "civil-app-01": source}))
-    assert res["port_listening:civil-ledger-1"] == (
-        False, "nothing listens on 198.19.12.12:8081")
+    assert res["port_listening:civil-ledger-1"] == (False, "nothing listens on 198.19.12.12:8081")
     assert res["health:civil-ledger-1"] == (False, "HTTP 503")
     assert res["data_digest:civil-ledger-1"][0] is False
     assert res["row_counts:civil-ledger-1"] == (
-        False, "differ (target, source live on the source): "
-        "sqlite:/srv/ledgerapp/app.db:records: 9 vs 10")
+        False,
+        "differ (target, source live on the source): sqlite:/srv/ledgerapp/app.db:records: 9 vs 10",
+    )
     assert res["service_stopped:civil-app-01"] == (False, "still running")
     assert res["port_closed:civil-app-01"] == (False, "still listening")
 
@@ -118,11 +130,14 @@ def test_data_missing_on_the_target_fails_instead_of_comparing_empty_digests(
     spec = specs["civil-ledger"]
     res = _results(spec, Pool({"civil-ledger-1": FakeHost(), "civil-app-01": FakeHost()}))
     assert res["data_digest:civil-ledger-1"] == (
-        False, "data path(s) missing on civil-ledger-1: /srv/ledgerapp")
+        False,
+        "data path(s) missing on civil-ledger-1: /srv/ledgerapp",
+    )
 
 
 def test_unreachable_host_is_a_failed_check(specs: dict[str, SystemSpec]) -> None:
     res = _results(specs["edu-portal"], Pool({}))
     assert all(not ok for ok, _ in res.values())
     assert res["service_running:edu-portal-1"][1] == (
-        "could not check: ssh: connect to host edu-portal-1 port 22: No route to host")
+        "could not check: ssh: connect to host edu-portal-1 port 22: No route to host"
+    )
