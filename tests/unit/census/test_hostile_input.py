@@ -151,7 +151,9 @@ def test_alias_bomb_census_check_is_quick_and_small(tmp_path: Path) -> None:
     assert proc.returncode == 3
     assert "Traceback" not in err.read_text()
     assert took < 2.0
-    assert usage.ru_maxrss < 200 * 1024  # KiB: the interpreter and its imports, no expansion
+    # KiB; the bound. ru_maxrss can include the pytest process this child was forked
+    # from (before exec), so it is no measure of expansion: the in-process test bounds that
+    assert usage.ru_maxrss < 500 * 1024
 
 
 def test_a_file_above_the_size_limit_is_refused_unread(tmp_path: Path, monkeypatch) -> None:
