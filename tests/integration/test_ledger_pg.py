@@ -9,72 +9,36 @@ the server for itself (the others hold a shared lock on it, also under pytest-xd
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
+
+from pgserver import MARKS, URL, fresh_database, server_lock
+
 from onecloud.contract import Ledger, LedgerError, LedgerView
 from onecloud.contract._ledger import SCHEMA_VERSION, public_url
 from onecloud.errors import MigrationError, OnecloudError
 
-URL = os.environ.get("ONECLOUD_TEST_PG_URL", "")
 SERVER_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "pg-test-server.sh"
 
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not URL,
-        reason="ONECLOUD_TEST_PG_URL is not set (scripts/test.sh and CI set it; by hand:"
-        " export ONECLOUD_TEST_PG_URL=$(scripts/pg-test-server.sh start))",
-    ),
-]
-
-
-@contextmanager
-def _server_lock(exclusive: bool) -> Iterator[None]:
-    """Shared: a test uses the server; exclusive: a test stops it (no one else may use it)."""
-    with open(Path(tempfile.gettempdir()) / "onecloud-test-pg.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _with_db(url: str, name: str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-
-
-@contextmanager
-def _database() -> Iterator[str]:
-    """A fresh database on the test server: its URL; dropped afterwards."""
-    name = f"ledger_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield _with_db(URL, name)
-    finally:
-        with psycopg.connect(URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+pytestmark = MARKS
 
 
 @pytest.fixture()
 def pg_url() -> Iterator[str]:
-    with _server_lock(exclusive=False), _database() as url:
+    with server_lock(), fresh_database("ledger") as url:
         yield url
 
 
@@ -364,13 +328,13 @@ def _server(action: str) -> str:
 
 
 def test_the_server_stopping_mid_run_is_a_clean_error() -> None:
-    with _server_lock(exclusive=True):
+    with server_lock(exclusive=True):
         script_url = _server("url")
         assert urlsplit(script_url).port == urlsplit(URL).port, (
             f"ONECLOUD_TEST_PG_URL ({public_url(URL)}) is not the cluster of {SERVER_SCRIPT}"
             f" ({public_url(script_url)}): this test stops and restarts that cluster"
         )
-        with _database() as url:
+        with fresh_database("ledger") as url:
             led = Ledger.open(url)
             try:
                 led.acquire("wave:1", "run-1")

@@ -8,61 +8,27 @@ tests/integration/test_ledger_pg.py; each test works in a database of its own.
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
 import sys
-import tempfile
 import time
-import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
 
 from migratelab import Lab, private_lab, serving_places
+from pgserver import MARKS, fresh_database, server_lock
 
-URL = os.environ.get("ONECLOUD_TEST_PG_URL", "")
-
-pytestmark = [
-    pytest.mark.integration,
-    pytest.mark.skipif(
-        not URL,
-        reason="ONECLOUD_TEST_PG_URL is not set (scripts/test.sh and CI set it; by hand:"
-        " export ONECLOUD_TEST_PG_URL=$(scripts/pg-test-server.sh start))",
-    ),
-]
-
-
-@contextmanager
-def _server_lock() -> Iterator[None]:
-    """Shared, as test_ledger_pg.py takes it: the test that stops the server waits for us."""
-    with open(Path(tempfile.gettempdir()) / "onecloud-test-pg.lock", "a") as fh:
-        fcntl.flock(fh, fcntl.LOCK_SH)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+pytestmark = MARKS
 
 
 @pytest.fixture()
 def pg_url() -> Iterator[str]:
-    """A fresh database on the test server: its URL (with the password); dropped afterwards."""
-    import psycopg
-
-    name = f"migrate_{uuid.uuid4().hex[:12]}"
-    with _server_lock():
-        with psycopg.connect(URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        try:
-            yield urlunsplit(urlsplit(URL)._replace(path=f"/{name}"))
-        finally:
-            with psycopg.connect(URL, autocommit=True) as admin:
-                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with server_lock(), fresh_database("migrate") as url:
+        yield url
 
 
 def _password(url: str) -> str:
