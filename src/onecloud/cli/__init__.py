@@ -10,18 +10,17 @@ the edge where the product meets the lab (`_labhosts`).
 
 from __future__ import annotations
 
-import logging
 import sys
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.text import Text
 
 from onecloud import __version__
 from onecloud.cli import census, lab, migrate, plan, report, stack, toolchain, verify
 from onecloud.errors import ExitStatus, OnecloudError
 
-err = Console(stderr=True)
+if TYPE_CHECKING:
+    from rich.console import Console
 
 app = typer.Typer(
     name="onecloud",
@@ -61,8 +60,17 @@ def _root(
         typer.echo(f"onecloud {__version__}")
         raise typer.Exit()
     _state["traceback"] = traceback
+    import logging  # here, not at the top: `onecloud --help` never needs it
+
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _err() -> Console:
+    """The stderr console for errors (rich is imported only when there is one to print)."""
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _register() -> None:
@@ -84,6 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rv = app(args=argv, standalone_mode=False)
     except OnecloudError as exc:
+        from rich.text import Text
+
+        err = _err()
         if _state["traceback"]:
             err.print_exception()
         # soft_wrap: one problem stays one line (`file:line: message`) for tools reading it
@@ -98,17 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:
-        err.print("aborted")
+        _err().print("aborted")
         return ExitStatus.INTERRUPTED
     except KeyboardInterrupt:
-        err.print("interrupted")
+        _err().print("interrupted")
         return ExitStatus.INTERRUPTED
     except typer.TyperException as exc:  # usage errors: bad option, missing argument
         show = getattr(exc, "show", None)
         if show is not None:
             show()
         else:
-            err.print(str(exc))
+            _err().print(str(exc))
         return int(getattr(exc, "exit_code", ExitStatus.USAGE))
     # with standalone_mode=False a command's `typer.Exit(n)` comes back as the return value
     return rv if isinstance(rv, int) else ExitStatus.OK
