@@ -20,16 +20,11 @@ import matplotlib.dates as mdates
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from onecloud.report._palette import COLORS
+
 __all__ = ["COLORS", "charts"]
 
 #: one colour per bucket, shared by the charts and the page's tables
-COLORS = {
-    "completed": "#2e7d32",
-    "moving": "#1565c0",
-    "failed": "#c62828",
-    "planned": "#b0bec5",
-    "plan": "#6d4c41",
-}
 
 _RC: dict[str, Any] = {
     "svg.fonttype": "none",

@@ -12,7 +12,7 @@ import json
 from html import escape
 from typing import Any
 
-from onecloud.report._charts import COLORS, charts
+from onecloud.report._palette import COLORS
 
 __all__ = ["render_html"]
 
@@ -347,6 +347,9 @@ def _networks(doc: dict[str, Any]) -> str:
 
 def render_html(doc: dict[str, Any]) -> str:
     """The dashboard page for a figures document (see `figures`)."""
+    # matplotlib (~0.6 s to import) loads only when a page is drawn, not for every report
+    from onecloud.report._charts import charts
+
     notes = "".join(f'<p class="note">{_e(n)}</p>' for n in doc["notes"])
     body = "".join(
         [
