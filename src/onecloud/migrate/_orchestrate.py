@@ -41,7 +41,7 @@ from onecloud.errors import MigrationError, UsageError
 from onecloud.migrate import _inventory as inv
 from onecloud.migrate._outcome import Observer, RunOptions, SystemOutcome, Verdict
 from onecloud.migrate._playbooks import PlaybookResult, prune_artifacts
-from onecloud.migrate._preflight import Finding
+from onecloud.migrate._preflight import DISK_SPACE, Finding
 from onecloud.migrate._run import MigrationRun, PlaybookStep
 from onecloud.migrate._sshprobe import SystemPreflight, preflight_systems
 from onecloud.plan import Plan
@@ -54,10 +54,9 @@ log = logging.getLogger(__name__)
 
 #: run inventories kept per stack (besides those of runs that still hold a lock)
 KEEP_INVENTORIES = 20
+
+
 #: the pre-flight's finding for a target too small for the whole data (see `_errors`)
-_DISK_FINDING = "not enough disk space for the data"
-
-
 @dataclass(frozen=True)
 class MigrateRequest:
     wave: int | None = None
@@ -250,7 +249,7 @@ def _errors(spec: SystemSpec, pre: SystemPreflight, resumed: bool) -> list[Findi
     if not resumed:
         return errs
     targets = {p.target.name for p in spec.pairs}
-    return [f for f in errs if not (f.host in targets and f.what.startswith(_DISK_FINDING))]
+    return [f for f in errs if not (f.host in targets and f.code == DISK_SPACE)]
 
 
 def migrate(
@@ -341,10 +340,7 @@ def migrate(
         failures = {}
         for sid, errs in errors.items():
             if errs:
-                failures[sid] = (
-                    errs[0].host,
-                    "; ".join(f"{f.host}: {f.what} (fix: {f.fix})" for f in errs),
-                )
+                failures[sid] = (errs[0].host, "; ".join(map(str, errs)))
         verifier = None
         if req.verify:
 

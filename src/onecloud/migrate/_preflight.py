@@ -52,9 +52,15 @@ class Finding:
     severity: Literal["error", "warning"]
     what: str
     fix: str
+    #: what kind of finding it is, for callers that treat one kind apart ("" for the rest)
+    code: str = ""
 
     def __str__(self) -> str:
         return f"{self.host}: {self.what} (fix: {self.fix})"
+
+
+#: `Finding.code` of "the target has too little disk space for the data"
+DISK_SPACE = "disk_space"
 
 
 @dataclass
@@ -370,6 +376,7 @@ def evaluate_target(
                     f"not enough disk space for the data at {where}: {free // 1024} MiB free, "
                     f"{need // 1024} MiB needed",
                     "grow the target's volume (plan `volume_gb`) or free space, then re-run",
+                    code=DISK_SPACE,
                 )
             )
     return out

@@ -59,6 +59,7 @@ def test_disk_space_on_the_target(specs: dict[str, SystemSpec], free_kb: int, ok
     assert (found == []) is ok
     if not ok:
         assert "not enough disk space" in found[0].what and "MiB needed" in found[0].what
+        assert found[0].code == pf.DISK_SPACE  # how a resumed run knows it apart
 
 
 def test_missing_tools_and_paths_name_the_fix(specs: dict[str, SystemSpec]) -> None:

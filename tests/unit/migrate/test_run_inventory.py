@@ -13,7 +13,7 @@ from onecloud.contract._ledger import Ledger
 from onecloud.contract._spec import SystemSpec
 from onecloud.migrate import _inventory as inv
 from onecloud.migrate import _orchestrate as orchestrate
-from onecloud.migrate._preflight import Finding, HostReport
+from onecloud.migrate._preflight import DISK_SPACE, Finding, HostReport
 from onecloud.migrate._sshprobe import SystemPreflight
 from onecloud.verify import _verify
 
@@ -80,6 +80,7 @@ def _pre(spec: SystemSpec) -> SystemPreflight:
         "error",
         "not enough disk space for the data at /srv: 100 MiB free, 125 MiB needed",
         "grow the target's volume",
+        code=DISK_SPACE,
     )
     tool = Finding(source, "error", "missing tools: rsync", "apt-get install rsync")
     return SystemPreflight(
