@@ -1,11 +1,15 @@
 #!/bin/bash
-# Copy data trees from this host (the source) to a target with one `rsync -aR --delete`, over
-# SSH with a temporary key that the caller generated in WORKDIR and authorised on the target.
-# The target's host key is checked against the one known_hosts line given. WORKDIR (holding
-# the private key) is removed on exit, whatever happens.
+# Copy data trees between this host (the source) and its peer (the target) with one
+# `rsync -aR --delete`, over SSH with a temporary key that the caller generated in WORKDIR and
+# authorised on the peer. rsync always runs here and connects to the peer; the direction says
+# which way the data goes: push (here -> peer: the migration) or pull (peer -> here: a
+# rollback's write-back). The peer's host key is checked against the one known_hosts line
+# given. WORKDIR (holding the private key) is removed on exit, whatever happens.
 #
-# usage: copy_tree.sh WORKDIR TARGET_ADDRESS 'KNOWN_HOSTS_LINE' TIMEOUT PATH...
+# usage: copy_tree.sh [--pull] WORKDIR PEER_ADDRESS 'KNOWN_HOSTS_LINE' TIMEOUT PATH...
 set -euo pipefail
+direction=push
+[ "${1:-}" = --pull ] && { direction=pull; shift; }
 workdir=$1 target=$2 known=$3 timeout=$4
 shift 4
 trap 'rm -rf -- "$workdir"' EXIT
@@ -35,29 +39,43 @@ printf '%s\n' "$known" > "$workdir/known_hosts"
 ssh_cmd="ssh -i $workdir/key -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=yes"
 ssh_cmd="$ssh_cmd -o UserKnownHostsFile=$workdir/known_hosts -o ConnectTimeout=10"
 ssh_cmd="$ssh_cmd -o ServerAliveInterval=5 -o ServerAliveCountMax=3"
+if [ "$direction" = push ]; then
+    from=("$@") to="root@$target:/"
+else
+    from=() to=/
+    for p in "$@"; do from+=("root@$target:$p"); done
+fi
 start=$(date +%s%N)
 set +e
-rsync -aR --delete --numeric-ids --stats --timeout="$timeout" -e "$ssh_cmd" -- "$@" \
-    "root@$target:/" 2> "$workdir/rsync.err"
+rsync -aR --delete --numeric-ids --stats --timeout="$timeout" -e "$ssh_cmd" -- "${from[@]}" \
+    "$to" 2> "$workdir/rsync.err"
 rc=$?
 set -e
 end=$(date +%s%N)
 cat "$workdir/rsync.err" >&2
 if [ "$rc" -ne 0 ]; then
+    if [ "$direction" = push ]; then receiver="the target" sender="the receiver" missing=""
+    else receiver="this host" sender="the sender" missing=" (missing on $target?)"; fi
     case $rc in
-        11) why="file I/O error (often: the target's disk is full)" ;;
-        12) why="the connection or the receiver broke mid-transfer" ;;
-        23|24) why="some files were not transferred" ;;
+        11) why="file I/O error (often: $receiver's disk is full)" ;;
+        12) why="the connection or $sender broke mid-transfer" ;;
+        23|24) why="some files were not transferred$missing" ;;
         30|35) why="timeout: the peer stopped answering" ;;
-        255) why="ssh failed: the target is unreachable or refused the key" ;;
+        255) why="ssh failed: the peer is unreachable or refused the key" ;;
         *) why="see rsync(1), EXIT VALUES" ;;
     esac
-    dirs=()
-    for p in "$@"; do dirs+=("$(dirname "$p")"); done
-    free=$($ssh_cmd "root@$target" "df -Pk $(printf '%q ' "${dirs[@]}") 2>/dev/null" \
-        2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
-    grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on the target"
-    echo "rsync to $target failed with exit code $rc: $why; target: ${free:-not reachable}" >&2
+    if [ "$direction" = push ]; then
+        dirs=()
+        for p in "$@"; do dirs+=("$(dirname "$p")"); done
+        free=$($ssh_cmd "root@$target" "df -Pk $(printf '%q ' "${dirs[@]}") 2>/dev/null" \
+            2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
+        grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on the target"
+        echo "rsync to $target failed with exit code $rc: $why; target: ${free:-not reachable}" >&2
+    else
+        free=$(df -Pk / "$@" 2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
+        grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on $(hostname)"
+        echo "rsync from $target failed with exit code $rc: $why; here: ${free:-unknown}" >&2
+    fi
     exit "$rc"
 fi
 echo "Copy milliseconds: $(( (end - start) / 1000000 ))"
