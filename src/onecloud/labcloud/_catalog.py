@@ -170,10 +170,14 @@ def heartbeats(
                 s.binary == "nova-compute" and _fresh(s.state == "up", s.updated_at, since)
                 for s in conn.compute.services()
             ),
+            # a fresh cinder-volume is ready once the scheduler has its pool: after a restart
+            # the scheduler knows no backend until the volume service reports its capabilities,
+            # and every volume created before that goes to `error` ("No valid backend")
             "cinder-volume": any(
                 s.binary == "cinder-volume" and _fresh(s.state == "up", s.updated_at, since)
                 for s in conn.block_storage.services()
-            ),
+            )
+            and any(True for _ in conn.block_storage.backend_pools()),
             "Linux bridge agent": any(
                 a.agent_type == "Linux bridge agent"
                 and _fresh(bool(a.is_alive), a.last_heartbeat_at, since)
