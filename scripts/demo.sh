@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on the local lab, for real: set up, bring up a real OpenStack and the
-# departments' legacy SSH hosts, check the census, derive the plan, `pulumi up` the lab stack,
-# give its servers SSH hosts at their fixed IPs, migrate wave 1 with Ansible, verify with
-# testinfra, and report. Re-running it does only what is missing.
+# departments' legacy SSH hosts, check the census, derive the plan, `pulumi up` the lab stack
+# (each server becomes a host on its own Neutron port), migrate wave 1 with Ansible, verify
+# with testinfra, prove the network (what must work works, what must fail fails), and report.
+# Re-running it does only what is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 OC=.venv/bin/onecloud
@@ -16,15 +17,15 @@ step "census check"
 $OC census check
 step "plan"
 $OC plan
-step "pulumi up -s lab (network segments, tenancy, workloads, DR)"
+step "pulumi up -s lab (network segments, tenancy, workloads, DR; servers become hosts on their ports)"
 $OC stack up -s lab --yes
-step "target hosts at the servers' fixed IPs"
-$OC lab targets -s lab
 step "migrate wave 1"
 $OC migrate --wave 1
 mkdir -p reports
 step "verify wave 1"
 $OC verify --wave 1 --junit reports/verify-wave1.xml
+step "verify the network of wave 1 (security groups and routers, probed from the servers)"
+$OC verify --network --wave 1 --junit reports/network-wave1.xml
 step "report"
 $OC report
 $OC report --format html --out reports/programme.html

@@ -13,7 +13,7 @@ set -eu
 
 CLOUD_PACKAGES="mariadb-server rabbitmq-server memcached python3-pymysql python3-memcache
 uwsgi-plugin-python3 keystone placement-api nova-api nova-conductor nova-scheduler nova-common
-python3-nova neutron-common neutron-server neutron-linuxbridge-agent glance-api cinder-api
+python3-nova neutron-common neutron-server neutron-linuxbridge-agent neutron-l3-agent glance-api cinder-api
 cinder-scheduler cinder-common python3-cinder"
 HOST_PACKAGES="openssh-server rsync iproute2 postgresql sqlite3 procps psmisc"
 PACKAGES="$(echo $CLOUD_PACKAGES $HOST_PACKAGES)"

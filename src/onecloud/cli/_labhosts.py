@@ -14,20 +14,34 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from onecloud.census import Census
 from onecloud.errors import LabError
-from onecloud.labhosts import CATALOG, HostSpec, HostStatus, hosts_up
+from onecloud.labhosts import (
+    CATALOG,
+    HostSpec,
+    HostStatus,
+    PortPlug,
+    hosts_down,
+    hosts_status,
+    hosts_up,
+)
 from onecloud.plan import Plan, PlannedSystem
 
 __all__ = [
     "LAB_RANGE",
+    "Servers",
     "ensure_target_hosts",
     "legacy_specs",
     "legacy_specs_of_census",
+    "reconcile_if_lab",
+    "reconcile_servers",
+    "release_if_lab",
     "target_specs",
     "workloads_for",
 ]
@@ -159,3 +173,87 @@ def ensure_target_hosts(
             hint="see the hosts' console logs with `onecloud lab status`",
         )
     return statuses
+
+
+@dataclass
+class Servers:
+    """What `reconcile_servers` did: the controller's attachment and a host per server."""
+
+    controller: Any  # labcloud.Controller | None
+    hosts: list[HostStatus]
+    ports: dict[str, str]  # port id -> its status in Neutron (ACTIVE once wired)
+    removed: list[str]
+
+
+def server_specs(server_ports: Iterable[Any]) -> list[HostSpec]:
+    """A target host per server, plugged into the server's port (`labcloud.ServerPort`s)."""
+    return [
+        HostSpec(
+            name=sp.server,
+            address=sp.address,
+            role="target",
+            port=PortPlug(port_id=sp.port_id, mac=sp.mac, network_id=sp.network_id),
+        )
+        for sp in server_ports
+    ]
+
+
+def reconcile_servers(progress: Callable[[str], None] | None = None) -> Servers:
+    """Make the lab's hosts match the cloud's servers: this machine on the management network,
+    every server a host on its own port (created, re-plugged when its port changed), and the
+    hosts of servers that are gone removed. Idempotent; the data plane of docs/network.md."""
+    from onecloud import labcloud
+
+    say = progress or (lambda msg: log.info("%s", msg))
+    settings = labcloud.default_settings()
+    controller = labcloud.attach_controller(settings)
+    if controller is not None:
+        say(
+            f"controller {controller.address} on the management network; "
+            f"{len(controller.routes)} segment route(s)"
+        )
+    specs = server_specs(labcloud.server_ports(settings))
+    wanted = {s.name for s in specs}
+    removed = [st.name for st in hosts_status() if st.port_id is not None and st.name not in wanted]
+    if removed:
+        say(f"removing {len(removed)} host(s) whose server is gone: {', '.join(removed)}")
+        hosts_down(removed)
+    statuses = hosts_up(specs, progress=say) if specs else []
+    ports = _wait_active(settings, [s.port.port_id for s in specs if s.port])
+    return Servers(controller, statuses, ports, removed)
+
+
+def _wait_active(settings: Any, port_ids: list[str], timeout: float = 60.0) -> dict[str, str]:
+    """Port statuses once every port is ACTIVE (the agent wired it), or at `timeout`."""
+    from onecloud import labcloud
+
+    deadline = time.monotonic() + timeout
+    while True:
+        statuses = labcloud.port_statuses(settings, port_ids) if port_ids else {}
+        if all(v == "ACTIVE" for v in statuses.values()) or time.monotonic() > deadline:
+            return statuses
+        time.sleep(1.0)
+
+
+def _on_lab(stack: str) -> bool:
+    """Does the stack deploy to the lab cloud, and is that up?"""
+    from onecloud import labcloud
+    from onecloud.iac import stack_cloud
+
+    lab_clouds = (labcloud.CLOUD_NAME, labcloud.CLOUD_NAME_DR)
+    return stack_cloud(stack) in lab_clouds and labcloud.is_up()
+
+
+def reconcile_if_lab(stack: str, progress: Callable[[str], None] | None = None) -> Servers | None:
+    """After `stack up|destroy`: reconcile when the stack deploys to the running lab cloud."""
+    return reconcile_servers(progress) if _on_lab(stack) else None
+
+
+def release_if_lab(stack: str) -> None:
+    """Before `stack destroy`: this machine leaves the management network (its port would
+    keep the network's subnet from being deleted); `reconcile_if_lab` re-attaches it if
+    another stack still declares one."""
+    from onecloud import labcloud
+
+    if _on_lab(stack):
+        labcloud.release_controller(labcloud.default_settings())

@@ -29,7 +29,7 @@ def up(
 
     from onecloud import labcloud, labhosts, paths
     from onecloud.census import load_census
-    from onecloud.cli._labhosts import legacy_specs_of_census
+    from onecloud.cli._labhosts import legacy_specs_of_census, reconcile_servers
 
     console = Console()
     with console.status("lab cloud: checking") as spinner:
@@ -53,6 +53,10 @@ def up(
         with console.status("lab hosts") as spinner:
             found = labhosts.hosts_up(specs, progress=lambda m: spinner.update(f"lab hosts: {m}"))
         console.print(f"[green]lab hosts up[/green]: {len(found)} hosts reachable over SSH")
+        with console.status("servers") as spinner:
+            servers = reconcile_servers(progress=lambda m: spinner.update(f"servers: {m}"))
+        if servers.hosts:
+            console.print(f"[green]servers[/green]: {len(servers.hosts)} on their own ports")
     env = labcloud.openstack_env()
     console.print(f"clouds.yaml: {result.clouds_yaml}", highlight=False)
     console.print(
@@ -139,43 +143,44 @@ def env() -> None:
 
 
 @app.command()
-def targets(
-    stack: str = typer.Option("lab", "--stack", "-s", help="Workload stack of the servers."),
-    wave: int | None = typer.Option(None, "--wave", "-w", help="Only the servers of this wave."),
-    plan_file: Annotated[
-        Path | None,
-        typer.Option("--plan", help="Plan file (default: inventory/plan.yml).", show_default=False),
-    ] = None,
-) -> None:
-    """Give every cloud server of the stack an SSH host at the fixed IP Neutron gave it.
+def targets() -> None:
+    """Make every cloud server a host on its own Neutron port, and this machine the controller.
 
-    The lab's Nova runs the fake driver, so nothing boots: this step makes each server of the
-    stack's `systems` output a real SSH host at exactly that address, so the migration targets
-    what the stack says. Without stack outputs (no stack yet, nothing deployed) it uses the
-    plan's planned addresses and says so; outputs that exist but cannot be read (wrong
-    passphrase, state backend down) stop it with exit 4 instead.
+    Nova runs the fake driver, so nothing boots: each server of the lab cloud becomes an SSH
+    host whose interface is the server's port (its tap on the network's bridge, its MAC and
+    fixed IP), so Neutron's security groups and routers decide what reaches it. This machine
+    gets a port on the management network and a route per segment through its router; hosts of
+    servers that are gone are removed. `onecloud stack up|destroy` of a lab stack and
+    `onecloud lab up` run this themselves; run it by hand after changing servers otherwise.
     """
     from rich.console import Console
     from rich.table import Table
 
-    from onecloud import paths
-    from onecloud.cli._labhosts import ensure_target_hosts, target_specs
-    from onecloud.iac import systems_output
-    from onecloud.plan import load_plan
+    from onecloud.cli._labhosts import reconcile_servers
 
-    plan = load_plan(paths.resolve(plan_file) if plan_file else paths.plan_file())
-    ids = [
-        s.id
-        for s in plan.systems
-        if s.disposition == "migrate" and (wave is None or s.wave == wave)
-    ]
-    outputs = systems_output(stack)
-    _specs, origin = target_specs(plan, outputs, systems=ids)
-    statuses = ensure_target_hosts(plan, outputs, systems=ids)
-    src = f"stack {stack}'s outputs" if origin == "stack" else "the plan (the stack has no outputs)"
-    table = Table(title=f"target hosts (addresses from {src})", title_justify="left")
-    for col in ("host", "address", "reachable"):
+    console = Console()
+    with console.status("servers") as spinner:
+        servers = reconcile_servers(progress=lambda m: spinner.update(f"servers: {m}"))
+    ctl = servers.controller
+    console.print(
+        f"controller: {ctl.address} (port {ctl.port_id[:8]}), routes: "
+        + ", ".join(f"{c} via {v}" for c, v in ctl.routes.items())
+        if ctl
+        else "controller: no management network in the cloud (no stack declares one)",
+        highlight=False,
+    )
+    table = Table(title="servers as hosts", title_justify="left")
+    for col in ("host", "address", "port", "port status", "reachable"):
         table.add_column(col)
-    for st in statuses:
-        table.add_row(st.name, st.address, "yes" if st.reachable else f"no: {st.detail}")
-    Console().print(table)
+    for st in servers.hosts:
+        port = st.port_id or "-"
+        table.add_row(
+            st.name,
+            st.address,
+            port[:8],
+            servers.ports.get(port, "?"),
+            "yes" if st.reachable else f"no: {st.detail}",
+        )
+    console.print(table)
+    if servers.removed:
+        console.print(f"removed: {', '.join(servers.removed)}", highlight=False)

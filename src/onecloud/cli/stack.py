@@ -80,6 +80,21 @@ def up(
         stack, yes=yes, expect_no_changes=expect_no_changes, policy=policy, refresh=refresh
     )
     _exit(run, stack)
+    _servers(stack)
+
+
+def _servers(stack: str) -> None:
+    """On the lab cloud, every server becomes a host on its own port (`onecloud lab targets`)."""
+    from onecloud.cli._labhosts import reconcile_if_lab
+
+    servers = reconcile_if_lab(stack, progress=lambda m: typer.echo(f"lab: {m}", err=True))
+    if servers is not None:
+        active = sum(1 for v in servers.ports.values() if v == "ACTIVE")
+        typer.echo(
+            f"lab: {len(servers.hosts)} server(s) are hosts on their ports "
+            f"({active} of {len(servers.ports)} ports ACTIVE)",
+            err=True,
+        )
 
 
 @app.command()
@@ -91,9 +106,12 @@ def destroy(
     ),
 ) -> None:
     """Delete the stack's resources. Data volumes are protected: pass --unprotect to delete them."""
+    from onecloud.cli._labhosts import release_if_lab
     from onecloud.iac import StackCli
 
+    release_if_lab(stack)
     _exit(StackCli().destroy(stack, yes=yes, unprotect=unprotect), stack)
+    _servers(stack)
 
 
 @app.command()

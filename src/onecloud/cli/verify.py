@@ -46,7 +46,7 @@ def app(
         typer.Option(
             "--management-cidr",
             help="With --network: management CIDRs ssh is allowed from (repeatable; default"
-            " the stacks' default onecloud:managementCidrs, 198.18.0.0/15).",
+            " the onecloud:managementCidrs of the stacks carrying the systems).",
         ),
     ] = None,
 ) -> None:
@@ -65,7 +65,7 @@ def app(
             ssh_config=ssh_config,
             dry_run=dry_run,
             internet=internet,
-            management_cidrs=management_cidr or ["198.18.0.0/15"],
+            management_cidrs=management_cidr or [],
         )
         return
 
@@ -162,7 +162,7 @@ def _network(
     from onecloud import paths
     from onecloud.contract import select_systems
     from onecloud.errors import UsageError, VerificationError
-    from onecloud.iac import systems_output
+    from onecloud.iac import stack_management_cidrs, systems_output
     from onecloud.migrate import load_plan
     from onecloud.verify import derive_flows, probe_flows, write_flows_junit
 
@@ -183,6 +183,8 @@ def _network(
     stacks = sorted({s.stack or "lab" for s in the_plan.systems if s.disposition == "migrate"})
     for st in stacks:
         outputs.update(systems_output(st) or {})
+    if not management_cidrs:
+        management_cidrs = sorted({c for st in stacks for c in stack_management_cidrs(st)})
     flows = derive_flows(
         the_plan,
         [s.id for s in chosen],

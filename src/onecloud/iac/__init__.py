@@ -6,6 +6,20 @@ is what the rest of onecloud uses: the pulumi CLI through the project's toolchai
 (`StackCli`) and the one reader of a stack's outputs (`systems_output`).
 """
 
-from onecloud.iac._stackcli import PulumiRun, StackCli, known_stacks, systems_output
+from onecloud.iac._stackcli import (
+    PulumiRun,
+    StackCli,
+    known_stacks,
+    stack_cloud,
+    stack_management_cidrs,
+    systems_output,
+)
 
-__all__ = ["PulumiRun", "StackCli", "known_stacks", "systems_output"]
+__all__ = [
+    "PulumiRun",
+    "StackCli",
+    "known_stacks",
+    "stack_cloud",
+    "stack_management_cidrs",
+    "systems_output",
+]

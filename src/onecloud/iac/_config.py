@@ -92,6 +92,9 @@ class StackConfig(_Cfg):
     management_cidrs: list[str] = Field(
         default_factory=lambda: ["198.18.0.0/15"], alias="managementCidrs"
     )
+    #: CIDR of a management network joined to every segment's router (the network component
+    #: declares it); the lab's controller reaches the servers through it
+    management_network: str | None = Field(None, alias="managementNetwork")
     #: DHCP on the segments; off by default: the plan addresses every port, and DHCP ports
     #: would take addresses the plan hands out
     dhcp: bool = False
@@ -113,6 +116,16 @@ class StackConfig(_Cfg):
     @classmethod
     def _cidrs(cls, v: list[str]) -> list[str]:
         return [str(ipaddress.ip_network(c, strict=True)) for c in v]
+
+    @field_validator("management_network")
+    @classmethod
+    def _management_network(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        net = ipaddress.ip_network(v, strict=True)
+        if net.prefixlen > 28:
+            raise ValueError("leaves too few addresses; use a /28 or larger")
+        return str(net)
 
     @field_validator("waves")
     @classmethod
@@ -189,6 +202,7 @@ def _valid_values(field: str) -> str:
         "waves": "a list of wave numbers, e.g. [1, 2]; [] for every wave",
         "carries": 'a list of plan stack names, or ["*"] for every migrated system',
         "management_cidrs": "a list of CIDRs, e.g. [198.18.0.0/15]",
+        "management_network": "a CIDR of /28 or larger, e.g. 198.18.144.0/24",
     }
     return hints.get(field, "")
 

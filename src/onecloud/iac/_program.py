@@ -168,11 +168,16 @@ def _network(
         net = NetworkSegments(
             "net",
             NetworkSegmentsArgs(
-                segments=sel.segments, external_network=cfg.external_network, dhcp=cfg.dhcp
+                segments=sel.segments,
+                external_network=cfg.external_network,
+                dhcp=cfg.dhcp,
+                management_cidr=cfg.management_network,
             ),
             opts=admin.opts,
         )
         wired.outputs["segments"] = net.segments_output
+        if net.management_output is not None:
+            wired.outputs["management"] = net.management_output
         wired.needs.append(net)
         return net.refs
     if cfg.has("workloads"):

@@ -123,6 +123,25 @@ def _stack_file(stack: str) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def stack_cloud(stack: str) -> str | None:
+    """The clouds.yaml entry a stack deploys to (`openstack:cloud` of its stack file)."""
+    config = _stack_file(stack).get("config")
+    cloud = config.get("openstack:cloud") if isinstance(config, dict) else None
+    return cloud if isinstance(cloud, str) else None
+
+
+def stack_management_cidrs(stack: str) -> list[str]:
+    """Where a stack admits SSH from (`onecloud:managementCidrs`, else the program's default)."""
+    from onecloud.iac._config import StackConfig
+
+    config = _stack_file(stack).get("config")
+    found = config.get("onecloud:managementCidrs") if isinstance(config, dict) else None
+    if isinstance(found, list) and all(isinstance(c, str) for c in found):
+        return list(found)
+    default = StackConfig.model_fields["management_cidrs"].default_factory()  # type: ignore[misc]
+    return list(default)
+
+
 def _lab_cloud_names(clouds_yaml: Path) -> set[str]:
     """The entries of the lab's clouds.yaml (the lab writes it; the product never imports the
     lab). Empty when it does not exist or this user may not read it."""
@@ -152,9 +171,8 @@ def is_lab_stack(stack: str, env: Mapping[str, str]) -> bool:
             return False
     except OSError:
         return False
-    config = _stack_file(stack).get("config")
-    cloud = config.get("openstack:cloud") if isinstance(config, dict) else None
-    return isinstance(cloud, str) and cloud in _lab_cloud_names(lab_clouds)
+    cloud = stack_cloud(stack)
+    return cloud is not None and cloud in _lab_cloud_names(lab_clouds)
 
 
 def _secrets_provider(stack: str) -> str:

@@ -6,6 +6,15 @@ point openstacksdk, the openstack CLI and Pulumi at it.
 """
 
 from onecloud.labcloud._clouds import clouds_yaml_path, openstack_env
+from onecloud.labcloud._dataplane import (
+    Controller,
+    ServerPort,
+    attach_controller,
+    detach_controller,
+    port_statuses,
+    release_controller,
+    server_ports,
+)
 from onecloud.labcloud._lifecycle import (
     default_settings,
     down,
@@ -22,13 +31,20 @@ __all__ = [
     "CLOUD_NAME_DR",
     "REGION",
     "REGION_DR",
+    "Controller",
+    "ServerPort",
+    "attach_controller",
     "clouds_yaml_path",
     "default_settings",
+    "detach_controller",
     "down",
     "ensure_up",
     "is_up",
     "memory_pss_kib",
     "openstack_env",
+    "port_statuses",
+    "release_controller",
+    "server_ports",
     "status",
     "up",
 ]

@@ -143,6 +143,21 @@ def register_resources(settings: Settings, secrets: dict[str, str]) -> None:
         conn.close()
 
 
+def uncarried_networks(settings: Settings, admin_password: str) -> list[str]:
+    """Networks of a type this lab no longer carries (`vlan`, from labs before the data
+    plane): their router ports fail in the linuxbridge agent's one batch and stall every other
+    port (docs/lab.md), so they must be recreated."""
+    conn = connect(settings, admin_password)
+    try:
+        return sorted(
+            f"{n.name} ({n.id})"
+            for n in conn.network.networks()
+            if n.provider_network_type not in ("flat", "local")
+        )
+    finally:
+        conn.close()
+
+
 def _fresh(state_ok: bool, stamp: str | None, since: datetime | None) -> bool:
     """Up, and (if `since` is given) with a heartbeat at or after `since` (UTC)."""
     if not state_ok:
@@ -158,7 +173,7 @@ def _fresh(state_ok: bool, stamp: str | None, since: datetime | None) -> bool:
 def heartbeats(
     settings: Settings, admin_password: str, since: datetime | None = None
 ) -> dict[str, bool]:
-    """Which workers report in: nova-compute, cinder-volume, the linuxbridge agent.
+    """Which workers report in: nova-compute, cinder-volume, the Neutron agents.
 
     With `since` (naive UTC), a heartbeat counts only if it is that recent: a service record
     stays "up" for a minute after its process died, so a restart must see a new beat.
@@ -178,12 +193,13 @@ def heartbeats(
                 for s in conn.block_storage.services()
             )
             and any(True for _ in conn.block_storage.backend_pools()),
-            "Linux bridge agent": any(
-                a.agent_type == "Linux bridge agent"
-                and _fresh(bool(a.is_alive), a.last_heartbeat_at, since)
-                for a in conn.network.agents()
-            ),
         }
+        agents = list(conn.network.agents())
+        for kind in ("Linux bridge agent", "L3 agent"):
+            found[kind] = any(
+                a.agent_type == kind and _fresh(bool(a.is_alive), a.last_heartbeat_at, since)
+                for a in agents
+            )
     finally:
         conn.close()
     return found

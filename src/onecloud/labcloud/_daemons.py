@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from onecloud.labcloud._procs import BASE_ENV
+from onecloud.labcloud._render import agent_config_files
 from onecloud.labcloud._settings import SYSTEM_PYTHON, Settings
 
 INFRA, IDENTITY, APIS, WORKERS = 1, 2, 3, 4
@@ -89,6 +91,20 @@ def rabbit_env(settings: Settings) -> dict[str, str]:
         "RABBITMQ_PID_FILE": str(data / "rabbit.pid"),
         "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
     }
+
+
+def _agent(settings: Settings, name: str, ini: str, heartbeat: str) -> Daemon:
+    """A Neutron agent: the lab's `ebtables` first on its PATH (and its privsep daemons', which
+    inherit its environment: see _render._privsep)."""
+    files = (a for f in agent_config_files(settings, ini) for a in ("--config-file", str(f)))
+    return Daemon(
+        name,
+        WORKERS,
+        (f"/usr/bin/{name}", *files),
+        marker=name,
+        env={"PATH": f"{settings.layout.agent_path}:{BASE_ENV['PATH']}"},
+        heartbeat=heartbeat,
+    )
 
 
 def services(settings: Settings) -> list[Daemon]:
@@ -232,18 +248,10 @@ def services(settings: Settings) -> list[Daemon]:
             env={"PYTHONPATH": str(L.python)},
             heartbeat="cinder-volume",
         ),
-        Daemon(
-            "neutron-linuxbridge-agent",
-            WORKERS,
-            (
-                "/usr/bin/neutron-linuxbridge-agent",
-                *neutron,
-                "--config-file",
-                str(L.conf("neutron", "linuxbridge_agent.ini")),
-            ),
-            marker="neutron-linuxbridge-agent",
-            heartbeat="Linux bridge agent",
+        _agent(
+            settings, "neutron-linuxbridge-agent", "linuxbridge_agent.ini", "Linux bridge agent"
         ),
+        _agent(settings, "neutron-l3-agent", "l3_agent.ini", "L3 agent"),
         Daemon(
             "nova-compute",
             WORKERS,

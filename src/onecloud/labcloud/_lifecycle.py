@@ -22,6 +22,7 @@ from onecloud import paths
 from onecloud._files import write_atomic
 from onecloud.errors import LabError
 from onecloud.labcloud import _catalog as catalog
+from onecloud.labcloud import _dataplane as dataplane
 from onecloud.labcloud import _dbinit as dbinit
 from onecloud.labcloud import _health as health
 from onecloud.labcloud import _modes as modes
@@ -308,7 +309,6 @@ def _prepare(settings: Settings, secrets: dict[str, str]) -> None:
         # the temporary file gets `mode` before a byte is written: never readable by others
         write_atomic(path, content, mode=mode)
     system.ensure_veth(settings.network.public_iface)
-    system.ensure_veth(settings.network.tenant_iface)
     dbinit.install_datadir(settings)
 
 
@@ -404,9 +404,7 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
             _start_stage(APIS, settings, started, report, keep)
             workers_from = datetime.now(UTC).replace(tzinfo=None)
             _start_stage(WORKERS, settings, started, report, keep)
-            report(
-                "waiting for heartbeats of nova-compute, cinder-volume and the linuxbridge agent"
-            )
+            report("waiting for heartbeats of nova-compute, cinder-volume and the Neutron agents")
             _wait_heartbeats(workers_from, settings, secrets, report)
             _discover_hosts(settings, secrets)
             if first:
@@ -414,6 +412,7 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
                 catalog.register_resources(settings, secrets)
             path = write_clouds_yaml(settings, secrets["admin"])
             L.initialized.write_text(time.strftime("%Y-%m-%dT%H:%M:%SZ\n", time.gmtime()))
+            stale = catalog.uncarried_networks(settings, secrets["admin"])
         except BaseException:
             if started:
                 report("stopping what this run started")
@@ -421,6 +420,15 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
                 for rec in started:
                     L.pidfile(rec.name).unlink(missing_ok=True)
             raise
+    if stale:
+        raise LabError(
+            "the lab is up, but these networks are of a type it no longer carries (`vlan`, "
+            "made before the lab had a data plane): " + ", ".join(stale) + "; their ports stall "
+            "the linuxbridge agent, so no new port goes ACTIVE",
+            hint="recreate them: `onecloud stack destroy -s <stack> --yes --unprotect` for each "
+            "stack on the lab, then `onecloud stack up` again (Neutron now makes `local` "
+            "networks); or start afresh with `onecloud lab down --purge && onecloud lab up`",
+        )
     return UpResult(
         already_up=False,
         first_boot=first,
@@ -482,8 +490,8 @@ def down(
             _stop_records(settings, alive)
         for svc in services(settings):
             L.pidfile(svc.name).unlink(missing_ok=True)
+        dataplane.detach_controller()
         system.remove_veth(settings.network.public_iface)
-        system.remove_veth(settings.network.tenant_iface)
         system.remove_empty_agent_bridges()
         if purge:
             report(f"removing databases and state: {L.root}, {L.clouds_yaml}")

@@ -24,6 +24,7 @@ _CONFIGS: tuple[tuple[str, str, str, dict[str, object]], ...] = (
     ("neutron", "neutron.conf", "neutron.conf.j2", {}),
     ("neutron", "ml2_conf.ini", "ml2_conf.ini.j2", {}),
     ("neutron", "linuxbridge_agent.ini", "linuxbridge_agent.ini.j2", {}),
+    ("neutron", "l3_agent.ini", "l3_agent.ini.j2", {}),
     ("glance", "glance-api.conf", "glance-api.conf.j2", {}),
     ("cinder", "cinder.conf", "cinder.conf.j2", {}),
 )
@@ -47,13 +48,33 @@ def _env() -> jinja2.Environment:
     )
 
 
+#: the privsep contexts the Neutron agents use (oslo.privsep reads one section per context)
+_PRIVSEP_SECTIONS = ("privsep", "privsep_namespace", "privsep_conntrack", "privsep_link")
+
+
+def agent_config_files(settings: Settings, agent_ini: str) -> tuple[Path, ...]:
+    """The config files a Neutron agent is started with (its own ini last)."""
+    L = settings.layout
+    return (L.conf("neutron"), L.conf("neutron", "ml2_conf.ini"), L.conf("neutron", agent_ini))
+
+
+def _privsep(settings: Settings, agent_ini: str) -> str:
+    """The agent's privsep daemons started directly, not through `sudo neutron-rootwrap`: the
+    agents run as root anyway, and so the daemons inherit the agent's PATH, whose first
+    directory holds the lab's `ebtables` (templates/ebtables_wrapper.py)."""
+    files = " ".join(f"--config-file {f}" for f in agent_config_files(settings, agent_ini))
+    return "\n".join(
+        f"[{section}]\nhelper_command = privsep-helper {files}\n" for section in _PRIVSEP_SECTIONS
+    )
+
+
 def render_configs(settings: Settings, secrets: dict[str, str]) -> dict[Path, str]:
     """Every config file of the lab cloud, keyed by its path under `<lab>/cloud/etc`."""
     ctx = {"s": settings, "L": settings.layout, "n": settings.network, "secrets": secrets}
     out: dict[Path, str] = {}
     for service, name, template, extra in _CONFIGS:
         out[settings.layout.conf(service, name)] = (
-            _env().get_template(template).render(**ctx, **extra)
+            _env().get_template(template).render(**ctx, **extra, privsep=_privsep(settings, name))
         )
     return out
 
@@ -70,7 +91,7 @@ def render_launcher(module: str) -> str:
 
 def render_all(settings: Settings, secrets: dict[str, str]) -> dict[Path, tuple[str, int]]:
     """Configs (0600: they hold the passwords; every daemon that reads one runs as root),
-    launchers (0755) and the Cinder backend module (0644)."""
+    launchers and the agents' `ebtables` (0755) and the Cinder backend module (0644)."""
     files: dict[Path, tuple[str, int]] = {
         p: (c, PRIVATE_FILE) for p, c in render_configs(settings, secrets).items()
     }
@@ -80,4 +101,8 @@ def render_all(settings: Settings, secrets: dict[str, str]) -> dict[Path, tuple[
         resources.files("onecloud.labcloud") / "templates" / "onecloud_lab_cinder.py.tmpl"
     ).read_text()
     files[settings.layout.python / "onecloud_lab_cinder.py"] = (driver, 0o644)
+    wrapper = (
+        resources.files("onecloud.labcloud") / "templates" / "ebtables_wrapper.py"
+    ).read_text()
+    files[settings.layout.agent_path / "ebtables"] = (f"#!{SYSTEM_PYTHON}\n{wrapper}", 0o755)
     return files

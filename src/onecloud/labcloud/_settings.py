@@ -32,12 +32,9 @@ class Network:
     gateway: str = "198.18.128.1"
     pool_start: str = "198.18.128.10"
     pool_end: str = "198.18.143.250"
-    #: physical network for tenant VLAN networks and its VLAN range
-    tenant_physnet: str = "physnet1"
-    vlan_range: tuple[int, int] = (100, 3999)
-    #: veth pairs the linuxbridge agent maps the physical networks to (name <= 15 chars)
+    #: the veth pair the linuxbridge agent maps the public physical network to (<= 15 chars);
+    #: tenant networks are `local` (one bridge each, no uplink: docs/lab.md)
     public_iface: str = "oclpub0"
-    tenant_iface: str = "ocltnt0"
 
 
 @dataclass(frozen=True)
@@ -84,6 +81,11 @@ class Layout:
     @property
     def bin(self) -> Path:
         return self.root / "bin"
+
+    @property
+    def agent_path(self) -> Path:
+        """First on the Neutron agents' PATH: the lab's `ebtables` (see _render.py)."""
+        return self.bin / "agent-path"
 
     @property
     def python(self) -> Path:

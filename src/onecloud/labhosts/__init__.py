@@ -14,13 +14,14 @@ from onecloud.labhosts._hosts import (
     private_key_path,
     ssh_config_path,
 )
-from onecloud.labhosts._model import HostSpec, HostStatus
+from onecloud.labhosts._model import HostSpec, HostStatus, PortPlug
 from onecloud.labhosts.workloads import CATALOG
 
 __all__ = [
     "CATALOG",
     "HostSpec",
     "HostStatus",
+    "PortPlug",
     "hosts_dir",
     "hosts_down",
     "hosts_status",

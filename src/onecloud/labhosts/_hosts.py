@@ -63,6 +63,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: seconds to wait for the linuxbridge agent to make the bridge of a plugged host's network
+PLUG_TIMEOUT = 30.0
 #: seconds to wait for every new host's sshd to answer
 SSHD_TIMEOUT = 60.0
 #: seconds to wait for the seeded workloads (PostgreSQL start + 100k rows on a busy machine)
@@ -218,7 +220,7 @@ def _preflight(specs: Sequence[HostSpec]) -> None:
 def _create(reg: Registry, new: list[HostSpec], say: Progress) -> None:
     started = time.monotonic()
     all_specs = [r.spec for r in reg.hosts.values()] + new
-    new_nets = {s.interface.network for s in new} - {
+    new_nets = {s.interface.network for s in new if s.port is None} - {
         r.spec.interface.network for r in reg.hosts.values()
     }
     conflicts = net.route_conflicts(_bridge(), new_nets)
@@ -237,6 +239,7 @@ def _create(reg: Registry, new: list[HostSpec], say: Progress) -> None:
     created = [s.name for s in new]
     try:
         net.batch(_create_lines(new))
+        _plug(new)
         with concurrent.futures.ThreadPoolExecutor(8) as pool:
             list(pool.map(_start, new, [reg] * len(new)))
         registry.save(_registry_path(), reg)
@@ -276,7 +279,7 @@ def _prepare(reg: Registry, spec: HostSpec, lab_key: str) -> None:
     reg.hosts[spec.name] = HostRecord(
         spec=spec,
         netns=netns_name(spec.name, _tag()),
-        veth=veth_name(spec.name, _tag()),
+        veth=spec.port.tap if spec.port else veth_name(spec.name, _tag()),
         machine_id=machine_id,
     )
 
@@ -291,13 +294,45 @@ def _create_lines(specs: Iterable[HostSpec]) -> list[str]:
     lines = []
     bridge = _bridge()
     for spec in specs:
-        ns, veth = netns_name(spec.name, _tag()), veth_name(spec.name, _tag())
+        ns = netns_name(spec.name, _tag())
+        if spec.port is not None:  # the port's tap; the host end gets the port's MAC
+            tap = spec.port.tap
+            lines += [
+                f"netns add {ns}",
+                f"link add {tap} type veth peer name eth0 address {spec.port.mac} netns {ns}",
+                f"link set {tap} up",
+            ]
+            continue
+        veth = veth_name(spec.name, _tag())
         lines += [
             f"netns add {ns}",
             f"link add {veth} type veth peer name eth0 netns {ns}",
             f"link set {veth} master {bridge} up",
         ]
     return lines
+
+
+def _plug(specs: Sequence[HostSpec], timeout: float = PLUG_TIMEOUT) -> None:
+    """Add each plugged host's tap to its network's bridge, as os-vif does for a VM: the
+    linuxbridge agent makes the bridge when it sees the tap (or has made it for the router's
+    port) but leaves compute ports' taps for Nova to add (docs/lab.md)."""
+    waiting = {s.port.tap: s.port.bridge for s in specs if s.port is not None}
+    deadline = time.monotonic() + timeout
+    while waiting:
+        ready = {t: b for t, b in waiting.items() if Path(f"/sys/class/net/{b}/bridge").is_dir()}
+        if ready:
+            net.batch([f"link set {t} master {b}" for t, b in sorted(ready.items())])
+            waiting = {t: b for t, b in waiting.items() if t not in ready}
+        if waiting and time.monotonic() > deadline:
+            raise LabError(
+                "the cloud's network bridges did not appear for "
+                + ", ".join(f"{t} ({b})" for t, b in sorted(waiting.items()))
+                + f" within {timeout:.0f} s",
+                hint="is the linuxbridge agent up (`onecloud lab status`)? its log is "
+                "<lab>/cloud/log/neutron-linuxbridge-agent.log",
+            )
+        if waiting:
+            time.sleep(0.2)
 
 
 def _init_command(spec: HostSpec) -> list[str]:
@@ -443,6 +478,7 @@ def _status(rec: HostRecord) -> HostStatus:
         detail=detail,
         log=str(_console_log(name)),
         services=services,
+        port_id=rec.spec.port.port_id if rec.spec.port else None,
     )
 
 

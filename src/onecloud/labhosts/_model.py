@@ -23,7 +23,28 @@ DEFAULT_DISK_MB = 512
 VETH_PREFIX = "oclv"
 DEFAULT_LAB_DIR = "/var/lib/onecloud-lab"
 
+_MAC_RE = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
 _NAME_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+@dataclass(frozen=True)
+class PortPlug:
+    """A Neutron port the host is plugged into, as os-vif would plug a VM's interface: the
+    machine end of the host's veth is the port's tap (`tap` + the port id's first 11
+    characters), added to the network's bridge (`brq` + the network id's first 11), and the
+    host end carries the port's MAC. Neutron then enforces the port's security groups."""
+
+    port_id: str
+    mac: str
+    network_id: str
+
+    @property
+    def tap(self) -> str:
+        return "tap" + self.port_id[:11]
+
+    @property
+    def bridge(self) -> str:
+        return "brq" + self.network_id[:11]
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,8 @@ class HostSpec:
     role: str = "legacy"  # "legacy" (a department's old server) or "target" (a cloud server)
     workloads: tuple[str, ...] = ()  # seeded on first start: webapp, postgresql, sqlite
     disk_mb: int | None = None  # size of the tmpfs backing /srv; None = DEFAULT_DISK_MB
+    #: the cloud port of a server (a target on the lab's data plane); None: on the lab bridge
+    port: PortPlug | None = None
 
     @property
     def interface(self) -> ipaddress.IPv4Interface:
@@ -62,6 +85,7 @@ class HostStatus:
     detail: str = ""  # why it is not reachable, or "" when it is
     log: str = ""  # the host's console log on the machine
     services: dict[str, bool] = field(default_factory=dict)  # service -> /health answered 200
+    port_id: str | None = None  # the cloud port it is plugged into (None: on the lab bridge)
 
 
 def lab_tag(lab_dir: str) -> str:
@@ -97,8 +121,9 @@ def gateway_of(iface: ipaddress.IPv4Interface) -> ipaddress.IPv4Interface:
 
 
 def gateways(specs: Iterable[HostSpec]) -> set[ipaddress.IPv4Interface]:
-    """One bridge address per distinct subnet used by `specs`."""
-    return {gateway_of(s.interface) for s in specs}
+    """One lab-bridge address per distinct subnet of the hosts on the bridge (a plugged host's
+    gateway is its subnet's router, in the cloud: never an address of the machine)."""
+    return {gateway_of(s.interface) for s in specs if s.port is None}
 
 
 def health_ports(spec: HostSpec) -> dict[str, int]:
@@ -153,11 +178,18 @@ def spec_problems(spec: HostSpec) -> list[str]:
             )
     if len(set(spec.workloads)) != len(spec.workloads):
         problems.append(f"host {spec.name!r}: workloads {list(spec.workloads)} repeat one")
+    if spec.port is not None and not _MAC_RE.match(spec.port.mac):
+        problems.append(f"host {spec.name!r}: port MAC {spec.port.mac!r} is not a MAC address")
     if spec.disk_mb is not None and (not isinstance(spec.disk_mb, int) or spec.disk_mb < 16):
         problems.append(
             f"host {spec.name!r}: disk_mb {spec.disk_mb!r} is too small; give at least 16 (MB)"
         )
     return problems
+
+
+def _segment(spec: HostSpec) -> str:
+    """The layer-2 segment a host sits on: its cloud network, or the lab bridge."""
+    return spec.port.network_id if spec.port else ""
 
 
 def validate(specs: Sequence[HostSpec], others: Mapping[str, HostSpec] = {}) -> None:
@@ -170,18 +202,20 @@ def validate(specs: Sequence[HostSpec], others: Mapping[str, HostSpec] = {}) -> 
         raise UsageError("invalid lab host specs:\n  " + "\n  ".join(problems))
 
     by_name: dict[str, HostSpec] = {}
-    by_ip: dict[str, str] = {o.ip: n for n, o in others.items() if n not in {s.name for s in specs}}
+    by_ip: dict[tuple[str, str], str] = {
+        (_segment(o), o.ip): n for n, o in others.items() if n not in {s.name for s in specs}
+    }
     for spec in specs:
         if spec.name in by_name:
             problems.append(f"host {spec.name!r} is listed twice")
         by_name[spec.name] = spec
-        owner = by_ip.get(spec.ip)
+        owner = by_ip.get((_segment(spec), spec.ip))
         if owner is not None and owner != spec.name:
             problems.append(f"host {spec.name!r}: address {spec.ip} is already used by {owner!r}")
-        by_ip[spec.ip] = spec.name
+        by_ip[(_segment(spec), spec.ip)] = spec.name
 
     nets = sorted(
-        {s.interface.network for s in [*specs, *others.values()]},
+        {s.interface.network for s in [*specs, *others.values()] if s.port is None},
         key=lambda n: (int(n.network_address), n.prefixlen),
     )
     for i, a in enumerate(nets):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from onecloud._files import write_atomic
 from onecloud.errors import LabError
-from onecloud.labhosts._model import HostSpec
+from onecloud.labhosts._model import HostSpec, PortPlug
 
 VERSION = 1
 
@@ -40,6 +40,8 @@ class HostRecord:
     def from_json(cls, data: dict[str, object]) -> HostRecord:
         spec_data = dict(data["spec"])  # type: ignore[call-overload]
         spec_data["workloads"] = tuple(spec_data.get("workloads") or ())
+        if spec_data.get("port"):
+            spec_data["port"] = PortPlug(**spec_data["port"])
         return cls(
             spec=HostSpec(**spec_data),
             pid=data.get("pid"),  # type: ignore[arg-type]

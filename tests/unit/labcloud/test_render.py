@@ -29,7 +29,7 @@ def _ini(text: str) -> configparser.ConfigParser:
 
 def test_every_config_parses_and_has_no_unrendered_markup(settings: Settings) -> None:
     configs = render_configs(settings, SECRETS)
-    assert len(configs) == 10
+    assert len(configs) == 11
     for path, text in configs.items():
         assert path.is_relative_to(settings.layout.etc)
         assert "{{" not in text and "{%" not in text, path
@@ -46,7 +46,7 @@ def test_nova_compute_config_has_no_database_sections(settings: Settings) -> Non
     assert "db-secret@127.0.0.1:3306/nova_api" in nova["api_database"]["connection"]
 
 
-def test_neutron_has_the_linuxbridge_flag_and_the_agent_maps_both_physnets(
+def test_neutron_enforces_local_tenant_networks_and_iptables_security_groups(
     settings: Settings,
 ) -> None:
     configs = render_configs(settings, SECRETS)
@@ -54,11 +54,39 @@ def test_neutron_has_the_linuxbridge_flag_and_the_agent_maps_both_physnets(
     assert neutron["experimental"]["linuxbridge"] == "true"
     assert neutron["DEFAULT"]["api_workers"] == "0"
     agent = _ini(configs[settings.layout.conf("neutron", "linuxbridge_agent.ini")])
-    mappings = agent["linux_bridge"]["physical_interface_mappings"]
-    assert mappings == "public:oclpub0,physnet1:ocltnt0"
+    assert agent["linux_bridge"]["physical_interface_mappings"] == "public:oclpub0"
+    assert agent["securitygroup"]["firewall_driver"] == "iptables"
     ml2 = _ini(configs[settings.layout.conf("neutron", "ml2_conf.ini")])
     assert ml2["ml2_type_flat"]["flat_networks"] == "public"
-    assert ml2["ml2_type_vlan"]["network_vlan_ranges"] == "physnet1:100:3999"
+    assert ml2["ml2"]["tenant_network_types"] == "local"
+    assert "vlan" not in ml2["ml2"]["type_drivers"]
+    assert ml2["securitygroup"]["firewall_driver"] == "iptables"
+    l3 = _ini(configs[settings.layout.conf("neutron", "l3_agent.ini")])
+    assert l3["DEFAULT"]["interface_driver"] == "linuxbridge"
+
+
+def test_agents_start_privsep_directly_with_their_own_config_files(settings: Settings) -> None:
+    """No `sudo` between an agent and its privsep daemons: they inherit the agent's PATH and
+    so run the lab's ebtables."""
+    configs = render_configs(settings, SECRETS)
+    for ini in ("linuxbridge_agent.ini", "l3_agent.ini"):
+        agent = _ini(configs[settings.layout.conf("neutron", ini)])
+        for section in ("privsep", "privsep_link", "privsep_namespace", "privsep_conntrack"):
+            helper = agent[section]["helper_command"]
+            assert helper.startswith("privsep-helper --config-file "), (ini, section)
+            assert helper.endswith(str(settings.layout.conf("neutron", ini)))
+
+
+def test_the_agents_run_the_labs_ebtables_first_on_their_path(settings: Settings) -> None:
+    from onecloud.labcloud._daemons import services
+
+    files = render_all(settings, SECRETS)
+    wrapper, mode = files[settings.layout.agent_path / "ebtables"]
+    assert mode == 0o755 and wrapper.startswith("#!/usr/bin/python3\n")
+    agents = [d for d in services(settings) if d.name.startswith("neutron-") and "agent" in d.name]
+    assert {d.name for d in agents} == {"neutron-linuxbridge-agent", "neutron-l3-agent"}
+    for d in agents:
+        assert d.env["PATH"].split(":")[0] == str(settings.layout.agent_path)
 
 
 def test_every_service_authenticates_with_the_service_password(settings: Settings) -> None:

@@ -1,16 +1,19 @@
 """Network segments: the e-government intranet and extranet as Neutron networks.
 
-Each of the two networks is one shared Neutron network; each plan segment (a level of the
-extranet's public-service domain, or an intranet segment) is a subnet carved from that
-network's subnet pool, so overlapping CIDRs are refused by Neutron itself. The extranet gets
-the consolidated egress: one router with the external gateway (the floating-IP pool). The
-intranet's router has no external gateway: there is no internet path from the intranet, and no
-route joins the two networks. Subnets of one network reach each other through its router.
+Each plan segment (a level of the extranet's public-service domain, or an intranet segment) is
+a Neutron network of its own with one subnet carved from its e-government network's subnet
+pool, so overlapping CIDRs are refused by Neutron itself. The segments of one e-government
+network are joined by that network's router: the extranet's has the external gateway (the
+consolidated egress, and the floating-IP pool); the intranet's has none, so there is no internet
+path from the intranet, and no route joins the two networks. A network per segment (not one
+network with a subnet per segment) keeps routed traffic between segments on two bridges, so
+the firewall's connection tracking sees each leg once (docs/network.md).
 """
 
 from __future__ import annotations
 
 import functools
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +39,9 @@ class NetworkSegmentsArgs:
     #: prefix of OpenStack names ("onecloud" for the primary site, "dr" for the DR centre)
     prefix: str = "onecloud"
     role: str = "primary"
+    #: CIDR of the management network (the operators' and the migration runner's path to
+    #: every segment: both routers get an interface on it); None: no management network
+    management_cidr: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,16 +93,6 @@ class NetworkSegments(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            net = openstack.networking.Network(
-                f"{name}-{kind}",
-                name=f"{args.prefix}-{kind}",
-                description=f"the e-government {kind}",
-                admin_state_up=True,
-                shared=True,
-                external=False,
-                tags=tags,
-                opts=child,
-            )
             router = openstack.networking.Router(
                 f"{name}-{kind}-router",
                 name=f"{args.prefix}-{kind}",
@@ -110,29 +106,43 @@ class NetworkSegments(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            self.pools[kind], self.networks[kind], self.routers[kind] = pool, net, router
+            self.pools[kind], self.routers[kind] = pool, router
             for seg in segs:
+                seg_name = f"{args.prefix}-{seg.name}" if args.prefix != "onecloud" else seg.name
+                seg_tags = to_tags(
+                    labels(
+                        SHARED_DEPARTMENT,
+                        SHARED_SYSTEM,
+                        zone=kind,
+                        role=args.role,
+                        segment=seg.name,
+                        level=seg.level,
+                    )
+                )
+                where = f"{kind} segment, level {seg.level}" + (
+                    f", city {seg.city}" if seg.city else ""
+                )
+                net = openstack.networking.Network(
+                    f"{name}-{seg.name}-net",
+                    name=seg_name,
+                    description=f"the e-government {where}",
+                    admin_state_up=True,
+                    shared=True,
+                    external=False,
+                    tags=seg_tags,
+                    opts=child,
+                )
                 subnet = openstack.networking.Subnet(
                     f"{name}-{seg.name}",
-                    name=f"{args.prefix}-{seg.name}" if args.prefix != "onecloud" else seg.name,
-                    description=f"{kind} segment, level {seg.level}"
-                    + (f", city {seg.city}" if seg.city else ""),
+                    name=seg_name,
+                    description=where,
                     network_id=net.id,
                     subnetpool_id=pool.id,
                     cidr=seg.cidr,
                     gateway_ip=seg.gateway,
                     ip_version=4,
                     enable_dhcp=args.dhcp,
-                    tags=to_tags(
-                        labels(
-                            SHARED_DEPARTMENT,
-                            SHARED_SYSTEM,
-                            zone=kind,
-                            role=args.role,
-                            segment=seg.name,
-                            level=seg.level,
-                        )
-                    ),
+                    tags=seg_tags,
                     opts=child,
                 )
                 openstack.networking.RouterInterface(
@@ -141,8 +151,13 @@ class NetworkSegments(pulumi.ComponentResource):
                     subnet_id=subnet.id,
                     opts=child,
                 )
+                self.networks[seg.name] = net
                 self.subnets[seg.name] = subnet
                 self.refs[seg.name] = SegmentRef(seg.name, kind, seg.cidr, net.id, subnet.id)
+
+        self.management_output: pulumi.Output[dict[str, Any]] | None = None
+        if args.management_cidr and self.routers:
+            self.management_output = self._management(name, args, child)
 
         self.segments_output: pulumi.Output[dict[str, dict[str, str]]] = pulumi.Output.all(
             *[
@@ -150,7 +165,65 @@ class NetworkSegments(pulumi.ComponentResource):
                 for r in self.refs.values()
             ]
         ).apply(lambda pairs: dict(sorted(pairs)))
-        self.register_outputs({"segments": self.segments_output})
+        self.register_outputs(
+            {"segments": self.segments_output, "management": self.management_output}
+        )
+
+    def _management(
+        self, name: str, args: NetworkSegmentsArgs, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[dict[str, Any]]:
+        """The management network: one subnet without a gateway, and an interface of each
+        router on it at a fixed address (.2 extranet, .3 intranet), so a host on it reaches
+        every segment through that segment's own router. The routers do not route to each
+        other: neither has a route to the other's segments."""
+        assert args.management_cidr is not None
+        cidr = ipaddress.ip_network(args.management_cidr)
+        tags = to_tags(labels(SHARED_DEPARTMENT, SHARED_SYSTEM, zone="management", role=args.role))
+        net = openstack.networking.Network(
+            f"{name}-management",
+            name=f"{args.prefix}-management",
+            description="management path: operators and the migration runner reach the segments",
+            admin_state_up=True,
+            tags=tags,
+            opts=child,
+        )
+        subnet = openstack.networking.Subnet(
+            f"{name}-management-subnet",
+            name=f"{args.prefix}-management",
+            network_id=net.id,
+            cidr=str(cidr),
+            no_gateway=True,
+            ip_version=4,
+            enable_dhcp=False,
+            tags=tags,
+            opts=child,
+        )
+        addresses: dict[str, str] = {}
+        for offset, (kind, router) in enumerate(sorted(self.routers.items()), start=2):
+            address = str(cidr.network_address + offset)
+            port = openstack.networking.Port(
+                f"{name}-{kind}-management",
+                name=f"{args.prefix}-{kind}-management",
+                description=f"the {kind} router on the management network",
+                network_id=net.id,
+                fixed_ips=[
+                    openstack.networking.PortFixedIpArgs(subnet_id=subnet.id, ip_address=address)
+                ],
+                tags=tags,
+                opts=child,
+            )
+            openstack.networking.RouterInterface(
+                f"{name}-{kind}-management-if", router_id=router.id, port_id=port.id, opts=child
+            )
+            addresses[kind] = address
+        return pulumi.Output.all(net.id, subnet.id).apply(
+            lambda ids: {
+                "network_id": ids[0],
+                "subnet_id": ids[1],
+                "cidr": str(cidr),
+                "routers": addresses,
+            }
+        )
 
 
 def _entry(ref: SegmentRef, ids: list[Any]) -> tuple[str, dict[str, str]]:
