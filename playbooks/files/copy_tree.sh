@@ -68,14 +68,17 @@ if [ "$rc" -ne 0 ]; then
         dirs=()
         for p in "$@"; do dirs+=("$(dirname "$p")"); done
         free=$($ssh_cmd "root@$target" "df -Pk $(printf '%q ' "${dirs[@]}") 2>/dev/null" \
-            2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
+            2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}') || true
         grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on the target"
         echo "rsync to $target failed with exit code $rc: $why; target: ${free:-not reachable}" >&2
     else
-        free=$(df -Pk / "$@" 2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}')
+        free=$(df -Pk / "$@" 2>/dev/null | awk 'NR > 1 && !seen[$6]++ {printf "%s%s %d KiB free", sep, $6, $4; sep="; "}') || true
         grep -q "No space left" "$workdir/rsync.err" && why="No space left on device on $(hostname)"
         echo "rsync from $target failed with exit code $rc: $why; here: ${free:-unknown}" >&2
     fi
+    # ssh's 255 would reach Ansible as "host unreachable" (the connection to *this* host) and
+    # hide the message above: report it as a failure of the copy instead
+    [ "$rc" -eq 255 ] && exit 65
     exit "$rc"
 fi
 echo "Copy milliseconds: $(( (end - start) / 1000000 ))"

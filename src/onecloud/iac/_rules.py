@@ -60,6 +60,7 @@ def flows_for(
       when the service is public and the system sits on the extranet (the consolidated egress
       point is the only way in from the internet);
     - SSH and ICMP from the management networks (operators, the migration runner);
+    - SSH from each legacy source host (rsync of the migration and of a rollback's write-back);
     - egress to the own network (dependencies, time, repositories inside the e-government
       network); the extranet's systems may also reach the internet through the consolidated
       egress (tcp 80/443), the intranet never.
@@ -83,6 +84,9 @@ def flows_for(
     for cidr in management_cidrs:
         out.append(Flow("ingress", "tcp", cidr, f"{system.id}: ssh from management", 22, 22))
         out.append(Flow("ingress", "icmp", cidr, f"{system.id}: ping from management"))
+    for src in system.sources:
+        why = f"{system.id}: ssh from {src.id} (the migration's copy path)"
+        out.append(Flow("ingress", "tcp", f"{src.address}/32", why, 22, 22))
     for prefix in network_prefixes:
         # every port: no range at all (Neutron reads 1-65535 back as "any", a perpetual diff)
         out.append(Flow("egress", "tcp", prefix, f"{system.id}: tcp to the {network}"))

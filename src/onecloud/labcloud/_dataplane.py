@@ -5,9 +5,9 @@ Nova runs the fake driver, so no server boots; the lab makes each server's port 
 it reaches the servers only the way the stacks declare, through a port of its own on the
 management network (`<prefix>-management`, joined to every segment's router), with a route per
 segment via that segment's router. The legacy hosts' copy path to the servers (rsync over SSH,
-tcp/22) goes through the controller too and leaves it from the controller's address; anything
-else from the lab bridge to the cloud is dropped here, and the servers' security groups decide
-the rest. See docs/network.md.
+tcp/22) goes through the controller too, routed (the routers send the replies back through
+it); anything else from the lab bridge to the cloud is dropped here, and the servers' security
+groups decide the rest. See docs/network.md.
 """
 
 from __future__ import annotations
@@ -34,8 +34,10 @@ CONTROLLER_PORT = "onecloud-lab-controller"
 CONTROLLER_IFACE = "oclmgmt0"
 #: the lab bridge of the legacy hosts (labhosts' bridge of the machine's own lab)
 LEGACY_BRIDGE = "oclbr0"
-NAT_CHAIN = "ONECLOUD-LAB-SNAT"
 FWD_CHAIN = "ONECLOUD-LAB-FWD"
+RAW_CHAIN = "ONECLOUD-LAB-ZONE"
+#: conntrack zone of the frames bridged on the management network (see _set_copy_path)
+BRIDGE_ZONE = "65000"
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,11 @@ def port_statuses(settings: Settings, port_ids: list[str]) -> dict[str, str]:
 
 
 def _controller_port(conn: Any, settings: Settings, network: Any) -> Any:
+    """The controller's port, without port security: the copy path's packets cross this
+    machine's connection tracking (routed and masqueraded) before they reach the bridge, and a
+    security group on the port would then see their replies in another conntrack zone and drop
+    them. This machine filters its side itself (`_set_copy_path`); the servers' groups decide
+    what they accept from it."""
     port = conn.network.find_port(CONTROLLER_PORT, network_id=network.id)
     if port is None:
         port = conn.network.create_port(
@@ -130,7 +137,11 @@ def _controller_port(conn: Any, settings: Settings, network: Any) -> Any:
             device_owner="onecloud:controller",
             device_id=f"controller-{settings.compute_host}",
             binding_host_id=settings.compute_host,
+            port_security_enabled=False,
+            security_group_ids=[],
         )
+    elif port.is_port_security_enabled:
+        port = conn.network.update_port(port, port_security_enabled=False, security_group_ids=[])
     return port
 
 
@@ -198,14 +209,39 @@ def _iptables(table: str, chain: str, parent: str, rules: list[list[str]]) -> No
         _run("iptables", "-t", table, "-I", parent, "1", "-j", chain)
 
 
-def _set_copy_path(address: str) -> None:
-    ip = address.split("/")[0]
-    _iptables(
-        "nat",
-        NAT_CHAIN,
-        "POSTROUTING",
-        [["-o", CONTROLLER_IFACE, "!", "-s", ip, "-j", "MASQUERADE"]],
-    )
+def _lab_bridge_subnets() -> list[str]:
+    """The legacy hosts' subnets: the connected routes of the lab bridge."""
+    out = _run("ip", "-4", "route", "show", "dev", LEGACY_BRIDGE, "scope", "link", check=False)
+    return sorted(line.split()[0] for line in out.stdout.splitlines() if line.strip())
+
+
+def _set_return_routes(conn: Any, network_id: str, controller_ip: str) -> None:
+    """Each router on the management network routes the legacy hosts' subnets back through
+    the controller (replies of the copy path; the servers see the real source address, which
+    their security groups and the copy key's `from=` admit)."""
+    wanted = [{"destination": d, "nexthop": controller_ip} for d in _lab_bridge_subnets()]
+    routers = {
+        p.device_id
+        for p in conn.network.ports(network_id=network_id, device_owner="network:router_interface")
+    }
+    for rid in sorted(routers):
+        router = conn.network.get_router(rid)
+        have = list(router.routes or [])
+        stale = [r for r in have if r not in wanted and r["nexthop"] != controller_ip]
+        stale += [r for r in have if r["nexthop"] == controller_ip and r not in wanted]
+        if stale:
+            conn.network.remove_extra_routes_from_router(router, body={"router": {"routes": stale}})
+        missing = [r for r in wanted if r not in have]
+        if missing:
+            conn.network.add_extra_routes_to_router(router, body={"router": {"routes": missing}})
+
+
+def _set_copy_path(bridge: str) -> None:
+    """Legacy hosts may reach the servers' SSH (tcp/22, the migration's copy path) through
+    this machine, and nothing else; nothing from the cloud may open a connection to them. A
+    packet of that path crosses this machine's connection tracking twice, routed and then
+    bridged on the management network: the bridged leg gets a conntrack zone of its own."""
+    _iptables("raw", RAW_CHAIN, "PREROUTING", [["-i", bridge, "-j", "CT", "--zone", BRIDGE_ZONE]])
     _iptables(
         "filter",
         FWD_CHAIN,
@@ -235,20 +271,18 @@ def attach_controller(settings: Settings) -> Controller | None:
         prefix = ipaddress.ip_network(conn.network.get_subnet(fixed["subnet_id"]).cidr).prefixlen
         address = f"{fixed['ip_address']}/{prefix}"
         routes = _routes(conn, network.id)
+        _set_return_routes(conn, network.id, fixed["ip_address"])
     finally:
         conn.close()
     _plug_controller(port, address)
     _set_routes(routes)
-    _set_copy_path(address)
+    _set_copy_path("brq" + port.network_id[:11])
     return Controller(address=address, port_id=port.id, routes=routes)
 
 
 def detach_controller() -> None:
     """Remove this machine's side of the management path (the port stays in Neutron)."""
-    for table, chain, parent in (
-        ("nat", NAT_CHAIN, "POSTROUTING"),
-        ("filter", FWD_CHAIN, "FORWARD"),
-    ):
+    for table, chain, parent in (("filter", FWD_CHAIN, "FORWARD"),):
         while _run("iptables", "-t", table, "-D", parent, "-j", chain, check=False).returncode == 0:
             pass
         _run("iptables", "-t", table, "-F", chain, check=False)

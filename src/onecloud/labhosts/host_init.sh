@@ -56,6 +56,13 @@ fi
 # systemd machine, and the machine's host keys.
 rm -f "$root/.dockerenv" "$root/usr/bin/systemctl" "$root"/etc/ssh/ssh_host_*
 tar -xpf "$dir/payload.tar" -C "$root"
+# PostgreSQL serves its declared port on the host's address, as a database server that others
+# depend on does (Debian's default listens on localhost only); pg_hba still decides who logs in.
+for pg in "$root"/etc/postgresql/*/main; do
+    [ -d "$pg" ] || continue
+    mkdir -p "$pg/conf.d"
+    echo "listen_addresses = '*'" > "$pg/conf.d/onecloud-lab.conf"
+done
 mkdir -p "$root/run/sshd" "$root/run/lock" "$root/run/oldroot"
 chmod 1777 "$root/run/lock"
 

@@ -99,7 +99,8 @@ def ingress_rules(
     management_cidrs: Sequence[str],
 ) -> list[Ingress]:
     """The ingress a system's security group allows: each service from the own network (from
-    the world when public and on the extranet), ssh and icmp from management."""
+    the world when public and on the extranet), ssh and icmp from management, ssh from the
+    legacy source hosts (the copy path)."""
     out: list[Ingress] = []
     for svc in system.services:
         world = svc.public and network == "extranet"
@@ -111,6 +112,9 @@ def ingress_rules(
     for cidr in management_cidrs:
         out.append(Ingress("tcp", 22, cidr, f"{system.id}: ssh from management"))
         out.append(Ingress("icmp", None, cidr, f"{system.id}: ping from management"))
+    for src in system.sources:
+        why = f"{system.id}: ssh from {src.id} (the migration's copy path)"
+        out.append(Ingress("tcp", 22, f"{src.address}/32", why))
     seen: dict[tuple[str, int | None, str], Ingress] = {}
     for r in out:
         seen.setdefault((r.protocol, r.port, r.remote), r)
