@@ -126,10 +126,10 @@ def test_quotas_are_the_plans(admin: Any, plan: Plan, cfg: Any, up: dict[str, An
 
 
 def test_networks_subnets_and_routers(admin: Any, plan: Plan, up: dict[str, Any]) -> None:
+    """One shared network per segment (its own bridge in the lab), one subnet pool and router
+    per e-government network, and the management network on both routers."""
     public = admin.network.find_network("public")
     for kind in ("extranet", "intranet"):
-        net = admin.network.find_network(f"onecloud-{kind}")
-        assert net is not None and net.is_shared and not net.is_router_external
         pool = admin.network.find_subnet_pool(f"onecloud-{kind}")
         assert sorted(pool.prefixes) == pool_prefixes(plan.segments, kind)
         router = admin.network.find_router(f"onecloud-{kind}")
@@ -141,7 +141,10 @@ def test_networks_subnets_and_routers(admin: Any, plan: Plan, up: dict[str, Any]
         )
         attached = {ip["subnet_id"] for p in ports for ip in p.fixed_ips}
         for seg in (s for s in plan.segments if s.network == kind):
-            subnet = admin.network.get_subnet(up["segments"][seg.name]["subnet_id"])
+            out = up["segments"][seg.name]
+            net = admin.network.get_network(out["network_id"])
+            assert net.name == seg.name and net.is_shared and not net.is_router_external
+            subnet = admin.network.get_subnet(out["subnet_id"])
             assert (subnet.cidr, subnet.gateway_ip, subnet.network_id) == (
                 seg.cidr,
                 seg.gateway,
@@ -149,6 +152,16 @@ def test_networks_subnets_and_routers(admin: Any, plan: Plan, up: dict[str, Any]
             )
             assert subnet.subnet_pool_id == pool.id
             assert subnet.id in attached, f"{seg.name} is not on its router"
+    management = admin.network.find_network("onecloud-management")
+    assert management is not None and up["management"]["network_id"] == management.id
+    on_it = {
+        p.device_id
+        for p in admin.network.ports(network_id=management.id)
+        if p.device_owner == "network:router_interface"
+    }
+    assert on_it == {
+        admin.network.find_router(f"onecloud-{k}").id for k in ("extranet", "intranet")
+    }
 
 
 def _rule_key(r: Any) -> tuple[Any, ...]:
@@ -298,15 +311,24 @@ def test_guardrails_stop_a_bad_plan_before_anything_changes(
 def test_destroy_leaves_nothing_behind(
     runner: Any, admin: Any, plan: Plan, cfg: Any, up: dict[str, Any], had_resources: bool
 ) -> None:
+    from onecloud.cli._labhosts import reconcile_if_lab, release_if_lab
+
     sel = select(cfg, plan)
+    # this machine leaves the management network first, as `onecloud stack destroy` does (its
+    # port would keep the subnet from being deleted)
+    release_if_lab(STACK)
     # data volumes are protected: an operator unprotects on purpose (documented in docs/stacks.md)
     assert runner.destroy(STACK, yes=True, unprotect=True).ok
     assert runner.resource_count(STACK) == 0
     names = {p.name for p in sel.projects} | {f"dr-{p.name}" for p in sel.projects}
     assert [p.name for p in admin.identity.projects() if p.name in names] == []
+    segments = {seg.name for seg in plan.segments}
     assert [
-        n.name for n in admin.network.networks() if n.name.startswith(("onecloud-", "dr-"))
+        n.name
+        for n in admin.network.networks()
+        if n.name.startswith(("onecloud-", "dr-")) or n.name in segments
     ] == []
+    assert [p.name for p in admin.network.ports() if p.name.startswith("onecloud-")] == []
     assert [
         r.name for r in admin.network.routers() if r.name.startswith(("onecloud-", "dr-"))
     ] == []
@@ -321,5 +343,10 @@ def test_destroy_leaves_nothing_behind(
     ] == []
     assert [f.name for f in admin.compute.flavors() if f.name.startswith("oc.")] == []
     assert [g.name for g in admin.network.security_groups() if g.name.startswith("sg-")] == []
+    assert reconcile_if_lab(STACK) is not None  # the servers' hosts go with them
+    from onecloud.labhosts import hosts_status
+
+    assert [h.name for h in hosts_status() if h.port_id] == []
     if had_resources:  # leave the stack as we found it (the demo and migrations use it)
         assert runner.up(STACK, yes=True).ok
+        reconcile_if_lab(STACK)
