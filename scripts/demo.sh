@@ -24,8 +24,8 @@ $OC migrate --wave 1
 mkdir -p reports
 step "verify wave 1"
 $OC verify --wave 1 --junit reports/verify-wave1.xml
-step "verify the network of wave 1 (security groups and routers, probed from the servers)"
-$OC verify --network --wave 1 --junit reports/network-wave1.xml
+step "verify the network of wave 1 (security groups, routers, the one egress, floating IPs: probed from the servers and the internet)"
+$OC verify --network --wave 1 --internet lab-internet --junit reports/network-wave1.xml
 step "report"
 $OC report
 $OC report --format html --out reports/programme.html

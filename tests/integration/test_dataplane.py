@@ -28,10 +28,12 @@ from migratelab import ONECLOUD, ssh
 
 from onecloud import labcloud, paths
 from onecloud.iac import stack_management_cidrs, systems_output
+from onecloud.labcloud import INTERNET_HOST
 from onecloud.labhosts import HostSpec, PortPlug, hosts_down, hosts_status, hosts_up
 from onecloud.plan._io import load_plan
 from onecloud.plan._models import Plan
 from onecloud.verify import Flow, derive_flows
+from onecloud.verify._flows import INTERNET
 
 pytestmark = pytest.mark.integration
 
@@ -152,12 +154,20 @@ def _listen(host: str, ports: list[int]) -> None:
 def listening(plan: Plan, outputs: dict[str, Any]) -> Iterator[list[Flow]]:
     """The wave's flows (as `verify --network` derives them), every probed port listened on."""
     mgmt = stack_management_cidrs(STACK)
+    internet = next(h for h in hosts_status() if h.name == INTERNET_HOST)
+    assert internet.reachable and internet.role == "internet", internet.detail
     flows = derive_flows(
-        plan, [s.id for s in plan.wave_systems(WAVE)], outputs=outputs, management_cidrs=mgmt
+        plan,
+        [s.id for s in plan.wave_systems(WAVE)],
+        outputs=outputs,
+        management_cidrs=mgmt,
+        internet=internet.address.split("/")[0],
+        internet_host=INTERNET_HOST,
     )
     by_dest: dict[str, set[int]] = {}
     for f in flows:
-        by_dest.setdefault(f.dest_host, set()).add(f.port)
+        if f.dest_host != INTERNET:  # the internet's host answers 80 and 443 itself
+            by_dest.setdefault(f.dest_host, set()).add(f.port)
     for host, ports in by_dest.items():
         _listen(host, sorted(ports))
     yield flows
@@ -168,7 +178,10 @@ def listening(plan: Plan, outputs: dict[str, Any]) -> Iterator[list[Flow]]:
 def _verify(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """`onecloud verify --network --wave 1 --junit`: the run and testcase name -> failure."""
     junit = tmp_path / f"network-{time.monotonic_ns()}.xml"
-    r = _cli("verify", "--network", "--wave", str(WAVE), "--junit", str(junit), *extra)
+    r = _cli(
+        "verify", "--network", "--wave", str(WAVE), "--internet", INTERNET_HOST,
+        "--junit", str(junit), *extra,
+    )  # fmt: skip
     cases = {}
     if junit.exists():
         for case in ET.parse(junit).getroot().iter("testcase"):
@@ -184,14 +197,22 @@ def test_network_verification_passes_and_means_it(
     networks = {s.name: s.network for s in plan.segments}
     net_of = {s.id: networks[s.segment] for s in plan.systems if s.segment in networks}
     src_net = {t.name: net_of[s.id] for s in plan.systems if s.id in net_of for t in s.targets}
-    cross = [f for f in flows if src_net[f.source_host] != net_of[f.dest_system]]
-    undeclared = [f for f in flows if f.expect == "closed" and f not in cross]
-    must_work = [f for f in flows if f.expect == "open"]
+    egress = {(src_net[f.source_host], f.expect) for f in flows if f.dest_host == INTERNET}
+    fip = [f for f in flows if f.source_host == INTERNET_HOST]
+    flows_in = [f for f in flows if f.dest_host != INTERNET and f not in fip]
+    cross = [f for f in flows_in if src_net[f.source_host] != net_of[f.dest_system]]
+    undeclared = [f for f in flows_in if f.expect == "closed" and f not in cross]
+    must_work = [f for f in flows_in if f.expect == "open"]
     # the flows cover what the issue names: extranet <-> intranet on every probed port, ports
     # no system declares, and each system's declared ports from its declared sources
     assert cross and all(f.expect == "closed" for f in cross)
     assert {f.port for f in cross} >= {22, 5432, 8080, 8081, 8082}
     assert undeclared and must_work
+    # one egress: the extranet reaches the internet, the intranet never
+    assert egress == {("extranet", "open"), ("intranet", "closed")}
+    # public systems from the internet through their floating IP, on their public ports only
+    assert {f.expect for f in fip} == {"open", "closed"}
+    assert all(net_of[f.dest_system] == "extranet" for f in fip)
 
     r, cases = _verify(tmp_path)
     assert r.returncode == 0, r.stdout[-4000:] + r.stderr[-2000:]
@@ -221,10 +242,13 @@ def test_ebtables_bug_does_not_stall_the_agent(
     assert port.description == "touched by test_dataplane"
 
     # a new port on a segment network, plugged as a server's would be
-    seg = next(iter(outputs.values()))["segment"]
-    net_id = conn.network.find_network(seg).id
+    # a new port beside a server's, in its project and security groups (ssh from management)
+    beside = conn.network.get_port(live[0])
+    net_id = beside.network_id
     new = conn.network.create_port(
         network_id=net_id,
+        project_id=beside.project_id,
+        security_group_ids=beside.security_group_ids,
         name="onecloud-itest-dataplane",
         device_owner="compute:nova",
         binding_host_id="lab-compute-1",

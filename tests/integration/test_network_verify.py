@@ -1,15 +1,13 @@
 """`onecloud verify --network` for real: TCP connections from lab hosts, per derived flow.
 
-TODAY'S LAB HAS NO DATA PLANE: every lab host sits on one flat bridge and the security groups
-are declared but not enforced, so every flow connects. This test therefore asserts that the
-verification CATCHES that: the must-work flows are observed open and pass, and every must-fail
-flow it probes is observed open and reported as a failed verdict ("open, expected closed"),
-with exit code 7 from the CLI. THIS FLIPS once the data plane enforces the security groups:
-then the must-fail flows must be observed closed, pass, and the CLI must exit 0.
-
-The hosts are a private set (the sample plan's wave 1, renamed, on private segments), so the
-test never disturbs the demo's hosts, and every probed port of a destination has a listener:
-what a flow observes is then the network's doing, not a missing service.
+The hosts here are a private set (the sample plan's wave 1, renamed, on private segments) on
+the lab's FLAT bridge, not on cloud ports: the side door the data plane closes for the real
+servers (tests/integration/test_dataplane.py proves the enforced case on the `lab` stack).
+Every host reaches every other, so this test asserts that the verification CATCHES a network
+that enforces nothing: the must-work flows are observed open and pass, and every must-fail
+flow is observed open and reported as a failed verdict ("open, expected closed"), with exit
+code 7 from the CLI. Every probed port of a destination has a listener: what a flow observes
+is then the network's doing, not a missing service.
 """
 
 from __future__ import annotations

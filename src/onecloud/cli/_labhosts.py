@@ -200,8 +200,9 @@ def server_specs(server_ports: Iterable[Any]) -> list[HostSpec]:
 
 def reconcile_servers(progress: Callable[[str], None] | None = None) -> Servers:
     """Make the lab's hosts match the cloud's servers: this machine on the management network,
-    every server a host on its own port (created, re-plugged when its port changed), and the
-    hosts of servers that are gone removed. Idempotent; the data plane of docs/network.md."""
+    every server a host on its own port (created, re-plugged when its port changed), the
+    internet's host on the external network, and the hosts of servers that are gone removed.
+    Idempotent; the data plane of docs/network.md."""
     from onecloud import labcloud
 
     say = progress or (lambda msg: log.info("%s", msg))
@@ -213,6 +214,19 @@ def reconcile_servers(progress: Callable[[str], None] | None = None) -> Servers:
             f"{len(controller.routes)} segment route(s)"
         )
     specs = server_specs(labcloud.server_ports(settings))
+    # the internet, for the extranet's egress and floating IPs: reached through the management
+    # network, so only while this machine is on it
+    internet = labcloud.internet_port(settings) if controller is not None else None
+    if internet is not None:
+        specs.append(
+            HostSpec(
+                name=internet.server,
+                address=internet.address,
+                role="internet",
+                workloads=("internet",),
+                port=PortPlug(internet.port_id, internet.mac, internet.network_id),
+            )
+        )
     wanted = {s.name for s in specs}
     removed = [st.name for st in hosts_status() if st.port_id is not None and st.name not in wanted]
     if removed:

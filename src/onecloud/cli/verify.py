@@ -39,7 +39,12 @@ def app(
     ] = False,
     internet: Annotated[
         str | None,
-        typer.Option("--internet", help="With --network: an address standing for the internet."),
+        typer.Option(
+            "--internet",
+            help="With --network: the internet, as an address (egress is probed to it) or as a"
+            " host of the ssh_config (then also the floating IPs from it; the lab's is"
+            " lab-internet).",
+        ),
     ] = None,
     management_cidr: Annotated[
         list[str] | None,
@@ -168,13 +173,15 @@ def _network(
 
     if wave is None and not system:
         raise UsageError("say what to verify", hint="use --wave N and/or --system ID")
+    internet_host = None
+    if internet is not None and not _is_address(internet):
+        where = ssh_config or paths.ssh_config() or Path.home() / ".ssh" / "config"
+        internet_host, internet = internet, _ssh_address(where, internet)
     try:
-        if internet is not None:
-            ipaddress.IPv4Address(internet)
         for c in management_cidrs:
             ipaddress.IPv4Network(c, strict=False)
     except ValueError as exc:
-        raise UsageError(f"--internet / --management-cidr: {exc}") from exc
+        raise UsageError(f"--management-cidr: {exc}") from exc
     console = Console()
     the_plan = load_plan(plan)
     chosen = select_systems(the_plan, wave=wave, system_ids=list(system or ()) or None)
@@ -191,6 +198,7 @@ def _network(
         outputs=outputs or None,
         management_cidrs=management_cidrs,
         internet=internet,
+        internet_host=internet_host,
     )
     origin = "the stack outputs" if outputs else "the plan's planned addresses"
     must_work = sum(1 for f in flows if f.expect == "open")
@@ -246,3 +254,32 @@ def _network(
             + (" ..." if len(failed) > 5 else ""),
             hint="the table above lists every flow; JUnit XML with --junit FILE",
         )
+
+
+def _is_address(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _ssh_address(ssh_config: Path, alias: str) -> str:
+    """The address an ssh_config gives a host alias; UsageError when it gives none."""
+    import paramiko
+
+    from onecloud.errors import UsageError
+
+    try:
+        found = paramiko.SSHConfig.from_path(str(ssh_config)).lookup(alias).get("hostname", "")
+    except OSError as exc:
+        raise UsageError(f"--internet {alias}: cannot read {ssh_config}: {exc}") from exc
+    if not _is_address(found):
+        raise UsageError(
+            f"--internet {alias}: neither an IPv4 address nor a host with an address in "
+            f"{ssh_config}",
+            hint="give the internet's address, or the lab's host: --internet lab-internet",
+        )
+    return found

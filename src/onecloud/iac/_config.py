@@ -67,6 +67,10 @@ class DrConfig(_Cfg):
     addressing: Literal["mirror", "pool"] = "mirror"
 
 
+#: where a stack admits SSH from when it does not say (`onecloud:managementCidrs`)
+DEFAULT_MANAGEMENT_CIDRS = ("198.18.0.0/15",)
+
+
 class StackConfig(_Cfg):
     """Everything one stack needs; keys are the `onecloud:` keys of `stacks/Pulumi.<stack>.yaml`."""
 
@@ -90,7 +94,7 @@ class StackConfig(_Cfg):
     dr: DrConfig = DrConfig()
     #: where operators and the migration runner come from (SSH and ICMP are allowed from here)
     management_cidrs: list[str] = Field(
-        default_factory=lambda: ["198.18.0.0/15"], alias="managementCidrs"
+        default_factory=lambda: list(DEFAULT_MANAGEMENT_CIDRS), alias="managementCidrs"
     )
     #: CIDR of a management network joined to every segment's router (the network component
     #: declares it); the lab's controller reaches the servers through it

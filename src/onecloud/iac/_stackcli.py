@@ -132,14 +132,13 @@ def stack_cloud(stack: str) -> str | None:
 
 def stack_management_cidrs(stack: str) -> list[str]:
     """Where a stack admits SSH from (`onecloud:managementCidrs`, else the program's default)."""
-    from onecloud.iac._config import StackConfig
+    from onecloud.iac._config import DEFAULT_MANAGEMENT_CIDRS
 
     config = _stack_file(stack).get("config")
     found = config.get("onecloud:managementCidrs") if isinstance(config, dict) else None
     if isinstance(found, list) and all(isinstance(c, str) for c in found):
         return list(found)
-    default = StackConfig.model_fields["management_cidrs"].default_factory()  # type: ignore[misc]
-    return list(default)
+    return list(DEFAULT_MANAGEMENT_CIDRS)
 
 
 def _lab_cloud_names(clouds_yaml: Path) -> set[str]:

@@ -7,10 +7,12 @@ point openstacksdk, the openstack CLI and Pulumi at it.
 
 from onecloud.labcloud._clouds import clouds_yaml_path, openstack_env
 from onecloud.labcloud._dataplane import (
+    INTERNET_HOST,
     Controller,
     ServerPort,
     attach_controller,
     detach_controller,
+    internet_port,
     port_statuses,
     release_controller,
     server_ports,
@@ -29,6 +31,7 @@ from onecloud.labcloud._settings import CLOUD_NAME, CLOUD_NAME_DR, REGION, REGIO
 __all__ = [
     "CLOUD_NAME",
     "CLOUD_NAME_DR",
+    "INTERNET_HOST",
     "REGION",
     "REGION_DR",
     "Controller",
@@ -39,6 +42,7 @@ __all__ = [
     "detach_controller",
     "down",
     "ensure_up",
+    "internet_port",
     "is_up",
     "memory_pss_kib",
     "openstack_env",

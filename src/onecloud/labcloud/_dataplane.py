@@ -7,7 +7,10 @@ management network (`<prefix>-management`, joined to every segment's router), wi
 segment via that segment's router. The legacy hosts' copy path to the servers (rsync over SSH,
 tcp/22) goes through the controller too, routed (the routers send the replies back through
 it); anything else from the lab bridge to the cloud is dropped here, and the servers' security
-groups decide the rest. See docs/network.md.
+groups decide the rest. The internet is a port of its own on the external network
+(`internet_port()`), which only the extranet's router reaches, through its gateway (SNAT, one
+egress), and which reaches the extranet's public systems only through their floating IPs.
+See docs/network.md.
 """
 
 from __future__ import annotations
@@ -30,6 +33,9 @@ log = logging.getLogger(__name__)
 
 MANAGEMENT_NETWORK = "onecloud-management"
 CONTROLLER_PORT = "onecloud-lab-controller"
+INTERNET_PORT = "onecloud-lab-internet"
+#: the lab host standing for the internet (the SSH alias `verify --network --internet` takes)
+INTERNET_HOST = "lab-internet"
 #: the controller's end of its port (in this machine's namespace)
 CONTROLLER_IFACE = "oclmgmt0"
 #: the lab bridge of the legacy hosts (labhosts' bridge of the machine's own lab)
@@ -119,6 +125,48 @@ def port_statuses(settings: Settings, port_ids: list[str]) -> dict[str, str]:
         conn.close()
 
 
+def _internet_address(settings: Settings) -> str:
+    """The external network's last address: outside the floating-IP pool, never a gateway."""
+    return str(ipaddress.ip_network(settings.network.cidr).broadcast_address - 1)
+
+
+def internet_port(settings: Settings) -> ServerPort | None:
+    """The lab's internet: a port on the external network (created once, without port
+    security: it stands for the world, not for a server), for a host the lab plugs into it.
+    None when the cloud has no external network yet."""
+    conn = _connect(settings)
+    try:
+        network = conn.network.find_network(settings.network.name)
+        if network is None or not network.subnet_ids:
+            return None
+        subnet = conn.network.get_subnet(network.subnet_ids[0])
+        port = conn.network.find_port(INTERNET_PORT, network_id=network.id)
+        if port is None:
+            port = conn.network.create_port(
+                name=INTERNET_PORT,
+                network_id=network.id,
+                description="the lab's stand-in for the internet (docs/network.md)",
+                device_owner="onecloud:internet",
+                device_id=f"internet-{settings.compute_host}",
+                binding_host_id=settings.compute_host,
+                port_security_enabled=False,
+                security_group_ids=[],
+                fixed_ips=[{"subnet_id": subnet.id, "ip_address": _internet_address(settings)}],
+            )
+        prefix = ipaddress.ip_network(subnet.cidr).prefixlen
+        return ServerPort(
+            server=INTERNET_HOST,
+            server_id="",
+            address=f"{port.fixed_ips[0]['ip_address']}/{prefix}",
+            port_id=port.id,
+            mac=port.mac_address,
+            network_id=network.id,
+            status=port.status,
+        )
+    finally:
+        conn.close()
+
+
 # ------------------------------------------------------------------------- the controller
 
 
@@ -145,12 +193,15 @@ def _controller_port(conn: Any, settings: Settings, network: Any) -> Any:
     return port
 
 
-def _routes(conn: Any, network_id: str) -> dict[str, str]:
-    """Segment CIDR -> the address of its router on the management network."""
+def _routes(conn: Any, network_id: str, internet: str) -> dict[str, str]:
+    """Segment CIDR -> the address of its router on the management network; the lab's
+    internet (`internet`/32) through the router that has the external gateway."""
     subnets = {s.id: s.cidr for s in conn.network.subnets()}
     routes: dict[str, str] = {}
     for mgmt in conn.network.ports(network_id=network_id, device_owner="network:router_interface"):
         via = mgmt.fixed_ips[0]["ip_address"]
+        if (conn.network.get_router(mgmt.device_id).external_gateway_info or {}).get("network_id"):
+            routes[f"{internet}/32"] = via
         for p in conn.network.ports(device_id=mgmt.device_id):
             if p.network_id == network_id or p.device_owner != "network:router_interface":
                 continue
@@ -270,7 +321,7 @@ def attach_controller(settings: Settings) -> Controller | None:
         fixed = port.fixed_ips[0]
         prefix = ipaddress.ip_network(conn.network.get_subnet(fixed["subnet_id"]).cidr).prefixlen
         address = f"{fixed['ip_address']}/{prefix}"
-        routes = _routes(conn, network.id)
+        routes = _routes(conn, network.id, _internet_address(settings))
         _set_return_routes(conn, network.id, fixed["ip_address"])
     finally:
         conn.close()
@@ -292,12 +343,21 @@ def detach_controller() -> None:
 
 
 def release_controller(settings: Settings) -> None:
-    """Detach this machine and delete its port, so that the management network can go
-    (`stack destroy` of the stack declaring it would otherwise wait on the port for ever)."""
+    """Detach this machine, drop the routers' return routes through it and delete its port,
+    so that the management network can go (`stack destroy` of the stack declaring it would
+    otherwise wait for ever: on the port to delete the subnet, and on the routes, which pin
+    the routers' interfaces on it, with 409 Conflict)."""
     detach_controller()
     conn = _connect(settings)
     try:
         for port in conn.network.ports(name=CONTROLLER_PORT):
+            mine = {ip["ip_address"] for ip in port.fixed_ips}
+            for router in conn.network.routers():
+                routes = [r for r in router.routes or [] if r["nexthop"] in mine]
+                if routes:
+                    conn.network.remove_extra_routes_from_router(
+                        router, body={"router": {"routes": routes}}
+                    )
             conn.network.delete_port(port, ignore_missing=True)
     finally:
         conn.close()

@@ -17,7 +17,7 @@ from onecloud.labhosts.workloads import CATALOG
 
 #: every lab address lives here (RFC 2544 benchmarking range: never routed on the internet)
 LAB_NETWORK = ipaddress.IPv4Network("198.18.0.0/15")
-ROLES = ("legacy", "target")
+ROLES = ("legacy", "target", "internet")
 DEFAULT_DISK_MB = 512
 #: prefixes of the kernel objects the lab creates (so teardown recognises its own)
 VETH_PREFIX = "oclv"
@@ -53,7 +53,9 @@ class HostSpec:
 
     name: str
     address: str  # IPv4 with prefix inside 198.18.0.0/15, e.g. "198.18.0.11/24"
-    role: str = "legacy"  # "legacy" (a department's old server) or "target" (a cloud server)
+    #: "legacy" (a department's old server), "target" (a cloud server) or "internet" (the
+    #: lab's stand-in for the internet, on the cloud's external network)
+    role: str = "legacy"
     workloads: tuple[str, ...] = ()  # seeded on first start: webapp, postgresql, sqlite
     disk_mb: int | None = None  # size of the tmpfs backing /srv; None = DEFAULT_DISK_MB
     #: the cloud port of a server (a target on the lab's data plane); None: on the lab bridge

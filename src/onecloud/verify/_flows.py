@@ -9,10 +9,12 @@ systems, at the stack's addresses when its `systems` output is given, else the p
 - must work: each declared tcp service of a system from the hosts of its own network (the
   network's segments; from anywhere on it when the service is public), ssh from management
   addresses on the own network, a dependency's ports from the dependent system's servers, and
-  (with an internet address) tcp 80/443 from extranet servers through the egress;
+  (with an internet address) tcp 80/443 from extranet servers through the egress, and (with
+  a host standing for the internet) each public service through its server's floating IP;
 - must fail: the same declared ports across the two networks (extranet -> intranet and back),
   every undeclared probe port (`PROBE_PORTS`), cross-department traffic on ports the
-  destination does not declare, ssh from non-management addresses, and intranet -> internet.
+  destination does not declare, ssh from non-management addresses, intranet -> internet, and
+  every other probed port of a floating IP from the internet.
 """
 
 from __future__ import annotations
@@ -194,12 +196,15 @@ def derive_flows(
     outputs: Mapping[str, Any] | None = None,
     management_cidrs: Sequence[str] = (),
     internet: str | None = None,
+    internet_host: str | None = None,
     probe_ports: Sequence[int] = PROBE_PORTS,
 ) -> list[Flow]:
     """The flows into (and the internet flows out of) the servers of `systems` (ids of
     migrated systems), sorted by destination, port and source; one flow per source, destination
     and port. `outputs`: a stack's `systems` output (or several merged), else the plan's
-    addresses. `internet`: an address standing for the internet (None: not probed)."""
+    addresses. `internet`: an address standing for the internet (None: not probed);
+    `internet_host`: the host at that address, which probes the floating IPs of the `outputs`
+    (None: the internet is only a destination)."""
     wanted = list(dict.fromkeys(systems))
     hosts = _hosts(plan, outputs)
     by_system: dict[str, list[_Host]] = {}
@@ -218,6 +223,37 @@ def derive_flows(
             flows[key] = Flow(
                 src.name, src.address, dst.system.id, dst.name, dst.address, port, expect, why
             )
+
+    fips = {
+        str(t["name"]): str(t["floating_ip"])
+        for entry in (outputs or {}).values()
+        if isinstance(entry, Mapping)
+        for t in entry.get("targets") or ()
+        if t.get("floating_ip")
+    }
+
+    def from_internet(dst: _Host, ports: Iterable[int]) -> None:
+        assert internet is not None and internet_host is not None
+        rules = ingress_rules(dst.system, dst.network, prefixes[dst.network], management_cidrs)
+        for port in ports:
+            allowed = [
+                r
+                for r in rules
+                if r.protocol == "tcp" and r.port == port and _within(internet, r.remote)
+            ]
+            if allowed:
+                expect: Expect = "open"
+                why = f"{allowed[0].why}, through floating IP {fips[dst.name]}"
+            else:
+                expect = "closed"
+                why = f"{dst.system.id}: port {port} is not open to the internet"
+            flows.setdefault(
+                (internet_host, dst.name, port),
+                Flow(
+                    internet_host, internet, dst.system.id, dst.name, fips[dst.name], port,
+                    expect, why,
+                ),
+            )  # fmt: skip
 
     def tcp_ports(s: PlannedSystem) -> list[int]:
         return sorted({svc.port for svc in s.services if svc.protocol == "tcp"})
@@ -243,6 +279,10 @@ def derive_flows(
             for dep in by_system.get(dep_id, []):
                 for src in dests:
                     add(src, dep, tcp_ports(dep.system), True)
+        if internet is not None and internet_host is not None:
+            for dst in dests:
+                if dst.name in fips:
+                    from_internet(dst, ports)
         if internet is not None:
             for src in dests:
                 for port in INTERNET_PORTS:

@@ -85,7 +85,10 @@ def test_health_ports_follow_the_workload_catalog() -> None:
         (HostSpec("h", "198.18.0.1/24"), "is the lab gateway"),
         (HostSpec("h", "198.18.0.1/31"), "no room for a gateway"),
         (HostSpec("h", "198.18.0.11/24", role="cloud"), "valid roles: legacy, target"),
-        (HostSpec("h", "198.18.0.11/24", workloads=("mysql",)), "valid workloads: postgresql"),
+        (
+            HostSpec("h", "198.18.0.11/24", workloads=("mysql",)),
+            "valid workloads: internet, postgresql",
+        ),
         (HostSpec("h", "198.18.0.11/24", workloads=("webapp", "webapp")), "repeat"),
         (HostSpec("h", "198.18.0.11/24", disk_mb=1), "at least 16"),
     ],

@@ -95,6 +95,37 @@ def test_internet_flows_only_with_an_address(sample: Plan) -> None:
     assert all(f.dest_address == "203.0.113.10" for f in net)
 
 
+def test_floating_ips_are_probed_from_the_internets_host(sample: Plan) -> None:
+    web = next(s for s in sample.wave_systems(1) if s.id == "edu-portal")
+    public = {svc.port for svc in web.services if svc.public and svc.protocol == "tcp"}
+    assert public, "the sample's extranet portal has a public service"
+    outputs = {
+        "edu-portal": {
+            "targets": [
+                {"name": "edu-portal-1", "address": "198.19.1.10", "floating_ip": "198.18.128.50"}
+            ]
+        }
+    }
+    internet = "203.0.113.10"  # outside the management CIDRs
+    # an address alone: the internet is only a destination
+    assert not [
+        f
+        for f in _wave1(sample, outputs=outputs, internet=internet)
+        if f.dest_address == "198.18.128.50"
+    ]
+    flows = _wave1(sample, outputs=outputs, internet=internet, internet_host="lab-internet")
+    inbound = [f for f in flows if f.source_host == "lab-internet"]
+    assert {f.dest_address for f in inbound} == {"198.18.128.50"}
+    assert all(f.source_address == internet and f.dest_system == "edu-portal" for f in inbound)
+    assert {f.port for f in inbound} == public | set(PROBE_PORTS)
+    assert {f.port for f in inbound if f.expect == "open"} == public
+    ssh = next(f for f in inbound if f.port == 22)
+    assert ssh.expect == "closed" and "not open to the internet" in ssh.why
+    # nothing else changes
+    rest = [f for f in flows if f.source_host != "lab-internet"]
+    assert rest == _wave1(sample, outputs=outputs, internet=internet)
+
+
 def test_stack_outputs_give_the_real_addresses(sample: Plan) -> None:
     outputs = {
         "health-permits": {"targets": [{"name": "health-permits-1", "address": "198.19.11.99"}]}

@@ -37,7 +37,8 @@ def _value(option: str, value: str) -> str:
 def rule_key(tokens: list[str]) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """A rule as a sorted tuple of (option, values): equal for the command and its listing."""
     pairs: list[tuple[str, tuple[str, ...]]] = []
-    option, values, negate = "", [], False
+    option, negate = "", False
+    values: list[str] = []
     for tok in tokens:
         if tok == "!":
             negate = True

@@ -93,6 +93,21 @@ CATALOG: dict[str, Workload] = {
             ),
             paths=("/opt/permitsapp", "/etc/init.d/permitsapp", "/etc/default/permitsapp"),
         ),
+        Workload(
+            name="internet",
+            description="the lab's stand-in for the internet: answers HTTP on tcp 80 and 443",
+            services=tuple(
+                InitService(
+                    f"internet-{port}",
+                    port,
+                    app="webapp",
+                    description=f"a web site on the internet (tcp {port})",
+                    env=(("PORT", str(port)), ("DATA_DIR", "/srv/internet")),
+                )
+                for port in (80, 443)
+            ),
+            paths=(),
+        ),
     )
 }
 

@@ -56,11 +56,20 @@ seed_postgresql() {
     service permitsapp start
 }
 
+seed_internet() {
+    step="internet: services internet-80 and internet-443 start"
+    mkdir -p /srv/internet
+    echo "a web site on the lab's internet" > /srv/internet/index.html
+    service internet-80 start
+    service internet-443 start
+}
+
 while read -r workload; do
     case "$workload" in
         webapp) seed_webapp ;;
         sqlite) seed_sqlite ;;
         postgresql) seed_postgresql ;;
+        internet) seed_internet ;;
         "") ;;
         *) step="unknown workload '$workload'"; exit 2 ;;
     esac
