@@ -152,17 +152,51 @@ def _fresh(plan: Plan) -> None:
 
 
 @pytest.fixture(scope="module")
-def migrated(plan: Plan, outputs: dict[str, Any], tmp_path_factory: Any) -> Iterator[Path]:
-    """Wave 1 migrated onto the servers' own ports (a ledger of its own); the hosts fresh again
-    afterwards, so the demo and later tests find them as `lab up` leaves them."""
+def fresh(plan: Plan, outputs: dict[str, Any]) -> Iterator[None]:
+    """Wave 1's hosts fresh; fresh again at the end of the module, so the demo and later tests
+    find them as `lab up` leaves them."""
     _fresh(plan)
+    yield
+    _fresh(plan)
+
+
+def test_a_closed_copy_path_is_refused_before_anything_changes(
+    fresh: None, plan: Plan, tmp_path: Path
+) -> None:
+    """The copy path cut on the controller (tcp/22 from the legacy bridge dropped): the
+    pre-flight names each source that cannot reach its target's SSH, nothing is copied or
+    stopped, and the sources still serve."""
+    from onecloud.labcloud._dataplane import FWD_CHAIN
+
+    rule = ["-p", "tcp", "--dport", "22", "-j", "DROP"]
+    subprocess.run(["iptables", "-I", FWD_CHAIN, "1", *rule], check=True)
+    try:
+        r = _cli("migrate", "--wave", str(WAVE), "--ledger", str(tmp_path / "ledger.sqlite"))
+    finally:
+        subprocess.run(["iptables", "-D", FWD_CHAIN, *rule], check=True)
+    assert r.returncode == 6, r.stdout[-3000:] + r.stderr[-3000:]
+    out = " ".join((r.stdout + r.stderr).split())
+    for s in plan.wave_systems(WAVE):
+        for src in s.sources:
+            assert src.id in out, src.id
+        for t in s.targets:
+            assert f"cannot reach the target's SSH at {t.address}:22" in out, t.address
+    for s in plan.wave_systems(WAVE):
+        for src in s.sources:
+            for svc in s.services:
+                if svc.health_path:
+                    assert ssh(src.id, f"service {svc.name} status").returncode == 0, svc.name
+
+
+@pytest.fixture(scope="module")
+def migrated(plan: Plan, fresh: None, tmp_path_factory: Any) -> Path:
+    """Wave 1 migrated onto the servers' own ports (a ledger of its own)."""
     ledger = tmp_path_factory.mktemp("dataplane") / "ledger.sqlite"
     t0 = time.monotonic()
     r = _cli("migrate", "--wave", str(WAVE), "--ledger", str(ledger), timeout=1200)
     assert r.returncode == 0, r.stdout[-5000:] + r.stderr[-3000:]
     print(f"migration of wave {WAVE} onto the data plane: {time.monotonic() - t0:.1f} s")
-    yield ledger
-    _fresh(plan)
+    return ledger
 
 
 def test_migration_lands_on_the_servers_own_ports(
