@@ -1,5 +1,6 @@
-"""Helpers for the migration/verification integration tests: a private plan per test, its
-lab hosts, and observations of where a system serves and what data it holds.
+"""Helpers for the migration/verification integration tests: the lab cloud up, a private plan
+per test, its lab hosts, listeners on probed ports, and observations of where a system serves
+and what data it holds.
 
 Each test gets its own systems, hosts, addresses, wave, stack and ledger (renamed copies of the
 lab census's wave 1), so tests never disturb each other, the demo or other engineers' hosts.
@@ -207,6 +208,56 @@ def private_lab(
         hosts_down(names)
         inv = paths.PROJECT_ROOT / "inventory" / "generated" / f"itest-{tag}"
         subprocess.run(["rm", "-rf", str(inv)], check=False)
+
+
+def lab_cloud_up() -> Path:
+    """The lab cloud up (its clouds.yaml); waits while another `onecloud lab` command holds
+    the machine's lock, fails (never skips) when it cannot come up."""
+    from onecloud.errors import LabError
+    from onecloud.labcloud import ensure_up
+
+    deadline = time.monotonic() + 900
+    while True:
+        try:
+            return ensure_up()
+        except LabError as exc:
+            if "another `onecloud lab` command" not in exc.message or time.monotonic() > deadline:
+                raise
+            time.sleep(10)
+
+
+_LISTENER = "onecloud-itest-listener"
+_LISTEN = (
+    f"# {_LISTENER}\n"
+    "import socket, sys, selectors\n"
+    "sel = selectors.DefaultSelector()\n"
+    "for p in sys.argv[1:]:\n"
+    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+    "    try: s.bind(('0.0.0.0', int(p)))\n"
+    "    except OSError: continue  # a real service has it (a migrated system)\n"
+    "    s.listen(64); sel.register(s, selectors.EVENT_READ)\n"
+    "while True:\n"
+    "    for key, _ in sel.select():\n"
+    "        c, _a = key.fileobj.accept(); c.close()\n"
+)
+#: matches the listener's command line, not the shell's that kills it
+_UNLISTEN = f"pkill -f '[{_LISTENER[0]}]{_LISTENER[1:]}'; true"
+
+
+def listen(host: str, ports: list[int]) -> None:
+    """A listener on every port of `ports` on `host` that nothing serves yet (sshd has 22),
+    replacing an earlier one: what a probe then observes is the network's doing."""
+    args = " ".join(str(p) for p in ports if p != 22)
+    assert ssh(host, _UNLISTEN).returncode == 0
+    cmd = (
+        f"setsid nohup python3 -c {shlex.quote(_LISTEN)} {args} </dev/null >/dev/null 2>&1 & "
+        "sleep 0.5"
+    )
+    assert ssh(host, cmd).returncode == 0
+
+
+def unlisten(host: str) -> None:
+    ssh(host, _UNLISTEN)
 
 
 # -- observations --------------------------------------------------------------------------------

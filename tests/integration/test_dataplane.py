@@ -11,7 +11,6 @@ not by a missing service.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
 
-from migratelab import ONECLOUD, ssh
+from migratelab import ONECLOUD, lab_cloud_up, listen, ssh, unlisten
 
 from onecloud import labcloud, paths
 from onecloud.iac import stack_management_cidrs, systems_output
@@ -41,23 +40,6 @@ STACK = "lab"
 STACK_FILE = paths.PROJECT_ROOT / "stacks" / f"Pulumi.{STACK}.yaml"
 WAVE = 1
 
-_MARK = "onecloud-itest-listener"
-_LISTEN = (
-    f"# {_MARK}\n"
-    "import socket, sys, selectors\n"
-    "sel = selectors.DefaultSelector()\n"
-    "for p in sys.argv[1:]:\n"
-    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "    try: s.bind(('0.0.0.0', int(p)))\n"
-    "    except OSError: continue  # a real service has it (a migrated system)\n"
-    "    s.listen(64); sel.register(s, selectors.EVENT_READ)\n"
-    "while True:\n"
-    "    for key, _ in sel.select():\n"
-    "        c, _a = key.fileobj.accept(); c.close()\n"
-)
-#: matches the listener's command line, not the shell's that kills it
-_KILL = "pkill -f '[o]necloud-itest-listener'; true"
-
 
 def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -72,17 +54,8 @@ def _cli(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def settings() -> Any:
-    from onecloud.errors import LabError
-
-    deadline = time.monotonic() + 900
-    while True:  # another `onecloud lab` command may hold the machine's lock for a while
-        try:
-            labcloud.ensure_up()
-            return labcloud.default_settings()
-        except LabError as exc:
-            if "another `onecloud lab` command" not in exc.message or time.monotonic() > deadline:
-                raise
-            time.sleep(10)
+    lab_cloud_up()
+    return labcloud.default_settings()
 
 
 @pytest.fixture(scope="module")
@@ -212,17 +185,6 @@ def test_migration_lands_on_the_servers_own_ports(
         assert hosts[t["name"]].port_id == t["port_id"]
 
 
-def _listen(host: str, ports: list[int]) -> None:
-    """A listener on every port a flow probes on `host` (sshd has 22); replaces an earlier one."""
-    args = " ".join(str(p) for p in ports if p != 22)
-    assert ssh(host, _KILL).returncode == 0
-    cmd = (
-        f"setsid nohup python3 -c {shlex.quote(_LISTEN)} {args} </dev/null >/dev/null 2>&1 & "
-        "sleep 0.5"
-    )
-    assert ssh(host, cmd).returncode == 0
-
-
 @pytest.fixture(scope="module")
 def listening(plan: Plan, outputs: dict[str, Any], migrated: Path) -> Iterator[list[Flow]]:
     """The wave's flows (as `verify --network` derives them) once the wave is migrated: every
@@ -243,10 +205,10 @@ def listening(plan: Plan, outputs: dict[str, Any], migrated: Path) -> Iterator[l
         if f.dest_host != INTERNET:  # the internet's host answers 80 and 443 itself
             by_dest.setdefault(f.dest_host, set()).add(f.port)
     for host, ports in by_dest.items():
-        _listen(host, sorted(ports))
+        listen(host, sorted(ports))
     yield flows
     for host in by_dest:
-        ssh(host, _KILL)
+        unlisten(host)
 
 
 def _verify(tmp_path: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:

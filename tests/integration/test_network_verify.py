@@ -13,7 +13,6 @@ is then the network's doing, not a missing service.
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -25,7 +24,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
 
-from migratelab import ONECLOUD, ssh
+from migratelab import ONECLOUD, listen
 
 from onecloud import paths
 from onecloud.cli._labhosts import ensure_target_hosts, target_specs
@@ -41,17 +40,6 @@ WAVE = 81
 #: sample segment -> its private stand-in (198.19.81-83.0/24: no other test uses them)
 SEGMENTS = {"extranet-province": 81, "intranet-province": 82, "intranet-city": 83}
 MGMT = "198.18.0.0/15"
-
-_LISTEN = (
-    "import socket, sys, selectors\n"
-    "sel = selectors.DefaultSelector()\n"
-    "for p in sys.argv[1:]:\n"
-    "    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
-    "    s.bind(('0.0.0.0', int(p))); s.listen(64); sel.register(s, selectors.EVENT_READ)\n"
-    "while True:\n"
-    "    for key, _ in sel.select():\n"
-    "        c, _a = key.fileobj.accept(); c.close()\n"
-)
 
 
 def _private_plan() -> Plan:
@@ -105,16 +93,6 @@ def _private_targets(tmp_path: Path) -> Iterator[tuple[Plan, Path, list[str]]]:
         hosts_down(names)
 
 
-def _listen(host: str, ports: list[int]) -> None:
-    """A listener on every port a flow probes on `host` (sshd has 22)."""
-    args = " ".join(str(p) for p in ports if p != 22)
-    cmd = (
-        f"setsid nohup python3 -c {shlex.quote(_LISTEN)} {args} </dev/null >/dev/null 2>&1 & "
-        "sleep 0.5"
-    )
-    assert ssh(host, cmd).returncode == 0
-
-
 def test_network_verification_catches_the_flat_labs_openings(tmp_path: Path) -> None:
     with _private_targets(tmp_path) as (plan, plan_path, names):
         up = {h.name for h in hosts_status() if h.reachable}
@@ -130,7 +108,7 @@ def test_network_verification_catches_the_flat_labs_openings(tmp_path: Path) -> 
         for f in flows:
             by_dest.setdefault(f.dest_host, set()).add(f.port)
         for host, ports in by_dest.items():
-            _listen(host, sorted(ports))
+            listen(host, sorted(ports))
 
         results = probe_flows(flows, ssh_config_path())
         assert [r.flow for r in results] == flows

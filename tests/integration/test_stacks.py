@@ -8,12 +8,17 @@ expectation is derived from the plan the stack reads (inventory/plan.yml). The m
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
+
+from migratelab import lab_cloud_up
 
 from onecloud import paths
 from onecloud.iac._config import load_stack_config
@@ -29,18 +34,7 @@ STACK = "lab"
 
 @pytest.fixture(scope="module")
 def clouds_yaml() -> Path:
-    """The lab cloud up; waits while another `onecloud lab` command holds the machine's lock."""
-    from onecloud.errors import LabError
-    from onecloud.labcloud import ensure_up
-
-    deadline = time.monotonic() + 900
-    while True:
-        try:
-            return ensure_up()
-        except LabError as exc:
-            if "another `onecloud lab` command" not in exc.message or time.monotonic() > deadline:
-                raise
-            time.sleep(10)
+    return lab_cloud_up()
 
 
 @pytest.fixture(scope="module")

@@ -125,6 +125,36 @@ def port_statuses(settings: Settings, port_ids: list[str]) -> dict[str, str]:
         conn.close()
 
 
+def _own_port(
+    conn: Any,
+    settings: Settings,
+    network_id: str,
+    name: str,
+    role: str,
+    description: str,
+    **create: Any,
+) -> Any:
+    """A port of the lab's own (`name`, created once) on `network_id`, bound to the compute
+    host, without port security: the lab filters its own side (the controller) or stands for
+    the world (the internet); port security found enabled is disabled again."""
+    port = conn.network.find_port(name, network_id=network_id)
+    if port is None:
+        return conn.network.create_port(
+            name=name,
+            network_id=network_id,
+            description=description,
+            device_owner=f"onecloud:{role}",
+            device_id=f"{role}-{settings.compute_host}",
+            binding_host_id=settings.compute_host,
+            port_security_enabled=False,
+            security_group_ids=[],
+            **create,
+        )
+    if port.is_port_security_enabled:
+        return conn.network.update_port(port, port_security_enabled=False, security_group_ids=[])
+    return port
+
+
 def _internet_address(settings: Settings) -> str:
     """The external network's last address: outside the floating-IP pool, never a gateway."""
     return str(ipaddress.ip_network(settings.network.cidr).broadcast_address - 1)
@@ -140,19 +170,15 @@ def internet_port(settings: Settings) -> ServerPort | None:
         if network is None or not network.subnet_ids:
             return None
         subnet = conn.network.get_subnet(network.subnet_ids[0])
-        port = conn.network.find_port(INTERNET_PORT, network_id=network.id)
-        if port is None:
-            port = conn.network.create_port(
-                name=INTERNET_PORT,
-                network_id=network.id,
-                description="the lab's stand-in for the internet (docs/network.md)",
-                device_owner="onecloud:internet",
-                device_id=f"internet-{settings.compute_host}",
-                binding_host_id=settings.compute_host,
-                port_security_enabled=False,
-                security_group_ids=[],
-                fixed_ips=[{"subnet_id": subnet.id, "ip_address": _internet_address(settings)}],
-            )
+        port = _own_port(
+            conn,
+            settings,
+            network.id,
+            INTERNET_PORT,
+            "internet",
+            "the lab's stand-in for the internet (docs/network.md)",
+            fixed_ips=[{"subnet_id": subnet.id, "ip_address": _internet_address(settings)}],
+        )
         prefix = ipaddress.ip_network(subnet.cidr).prefixlen
         return ServerPort(
             server=INTERNET_HOST,
@@ -176,21 +202,14 @@ def _controller_port(conn: Any, settings: Settings, network: Any) -> Any:
     security group on the port would then see their replies in another conntrack zone and drop
     them. This machine filters its side itself (`_set_copy_path`); the servers' groups decide
     what they accept from it."""
-    port = conn.network.find_port(CONTROLLER_PORT, network_id=network.id)
-    if port is None:
-        port = conn.network.create_port(
-            name=CONTROLLER_PORT,
-            network_id=network.id,
-            description="the lab's controller (this machine) on the management network",
-            device_owner="onecloud:controller",
-            device_id=f"controller-{settings.compute_host}",
-            binding_host_id=settings.compute_host,
-            port_security_enabled=False,
-            security_group_ids=[],
-        )
-    elif port.is_port_security_enabled:
-        port = conn.network.update_port(port, port_security_enabled=False, security_group_ids=[])
-    return port
+    return _own_port(
+        conn,
+        settings,
+        network.id,
+        CONTROLLER_PORT,
+        "controller",
+        "the lab's controller (this machine) on the management network",
+    )
 
 
 def _routes(conn: Any, network_id: str, internet: str) -> dict[str, str]:
