@@ -100,7 +100,7 @@ def _no_traceback(r: object) -> None:
 
 
 def test_preflight_of_hostile_specs_on_real_hosts_runs_nothing(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hpre", ["health-permits"], net=71, wave=71) as lab:
+    with private_lab(tmp_path, "hpre", ["health-permits"], wave=71) as lab:
         canary = _canary()
         base = build_spec(lab.system("health-permits"), None)
         specs = [_hostile_spec(base, v, n) for n, v in enumerate(_armed(canary))]
@@ -134,7 +134,7 @@ def _hostile_name_on(host: str, canary: str) -> str:
 
 
 def test_playbooks_refuse_a_hostile_service_name(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hsvc", ["edu-portal"], net=72, wave=72) as lab:
+    with private_lab(tmp_path, "hsvc", ["edu-portal"], wave=72) as lab:
         canary = _canary()
         s = lab.system("edu-portal")
         src = s.sources[0].id
@@ -163,7 +163,7 @@ def test_playbooks_refuse_a_hostile_service_name(tmp_path: Path) -> None:
 
 
 def test_playbooks_refuse_hostile_data_paths(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hpath", ["edu-portal"], net=75, wave=75) as lab:
+    with private_lab(tmp_path, "hpath", ["edu-portal"], wave=75) as lab:
         canary = _canary()
         s = lab.system("edu-portal")
         src, tgt = s.sources[0].id, s.targets[0].name
@@ -200,7 +200,7 @@ def test_playbooks_refuse_hostile_data_paths(tmp_path: Path) -> None:
 
 
 def test_inventory_values_are_never_templated(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hinv", ["edu-portal"], net=73, wave=73) as lab:
+    with private_lab(tmp_path, "hinv", ["edu-portal"], wave=73) as lab:
         canary = _canary()
         lookup = f"{{{{lookup('pipe','touch${{IFS}}{canary}')}}}}"  # no space: a valid URL
         s = lab.system("edu-portal")
@@ -227,7 +227,7 @@ def test_inventory_values_are_never_templated(tmp_path: Path) -> None:
 
 
 def test_verify_of_hostile_specs_on_real_hosts_runs_nothing(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hvfy", ["health-permits"], net=74, wave=74) as lab:
+    with private_lab(tmp_path, "hvfy", ["health-permits"], wave=74) as lab:
         canary = _canary()
         base = build_spec(lab.system("health-permits"), None)
         specs = [_hostile_spec(base, v, n) for n, v in enumerate(_armed(canary))]
@@ -271,7 +271,7 @@ def test_verify_of_hostile_specs_on_real_hosts_runs_nothing(tmp_path: Path) -> N
 
 
 def test_verify_data_of_paths_missing_on_both_hosts_fails(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hvdat", ["edu-portal"], net=78, wave=78) as lab:
+    with private_lab(tmp_path, "hvdat", ["edu-portal"], wave=78) as lab:
         canary = _canary()
         base = build_spec(lab.system("edu-portal"), None)
         spec = dataclasses.replace(base, data_paths=(f"/srv/x'; touch {canary}; echo '",))
@@ -282,7 +282,7 @@ def test_verify_data_of_paths_missing_on_both_hosts_fails(tmp_path: Path) -> Non
 
 
 def test_verify_health_of_a_malformed_url_says_why(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "hvurl", ["edu-portal"], net=79, wave=79) as lab:
+    with private_lab(tmp_path, "hvurl", ["edu-portal"], wave=79) as lab:
         canary = _canary()
         base = build_spec(lab.system("edu-portal"), None)
         svc = dataclasses.replace(base.services[0], health_path=f"/x'; touch {canary}; echo '")

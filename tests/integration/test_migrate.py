@@ -6,12 +6,10 @@ unreachable, from none: never two), and the ledger telling the truth.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -22,6 +20,7 @@ from migratelab import (
     Lab,
     data_fingerprint,
     health,
+    post_record,
     private_lab,
     serving_places,
     ssh,
@@ -42,7 +41,7 @@ def _assert_completed_on_target(lab: Lab, kind: str, expect: tuple[str, dict[str
 
 def test_a_wave_migrates_for_real_resumes_idempotently_and_retires(tmp_path: Path) -> None:
     kinds = ["edu-portal", "civil-ledger", "health-permits"]
-    with private_lab(tmp_path, "e2e", kinds, net=41, wave=41) as lab:
+    with private_lab(tmp_path, "e2e", kinds, wave=41) as lab:
         # the warm copy only: the sources keep serving
         r = lab.migrate("--until", "presynced")
         assert r.returncode == 0, r.stdout + r.stderr
@@ -51,14 +50,7 @@ def test_a_wave_migrates_for_real_resumes_idempotently_and_retires(tmp_path: Pat
             assert lab.state(s.id)[0] == "presynced"
             assert serving_places(s) == [s.sources[0].id]
         # a write after the warm copy must reach the target with the final sync
-        ledger_sys = lab.system("civil-ledger")
-        req = urllib.request.Request(
-            f"http://{ledger_sys.sources[0].address}:8081/records",
-            data=json.dumps({"payload": "late"}).encode(),
-            method="POST",
-        )
-        with urllib.request.urlopen(req, timeout=5) as resp:
-            assert resp.status == 201
+        post_record(lab.system("civil-ledger").sources[0].id, "late")
         before = {k: data_fingerprint(lab.system(k).sources[0].id, lab.system(k)) for k in kinds}
         r = lab.migrate()
         assert r.returncode == 0, r.stdout + r.stderr
@@ -97,7 +89,7 @@ def test_a_wave_migrates_for_real_resumes_idempotently_and_retires(tmp_path: Pat
 
 
 def test_a_target_that_runs_out_of_disk_mid_copy_rolls_back(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "disk", ["edu-portal"], net=42, wave=42, target_disk_mb=24) as lab:
+    with private_lab(tmp_path, "disk", ["edu-portal"], wave=42, target_disk_mb=24) as lab:
         s = lab.system("edu-portal")
         src, tgt = s.sources[0].id, s.targets[0].name
         before = data_fingerprint(src, s)
@@ -118,7 +110,7 @@ def test_a_target_that_runs_out_of_disk_mid_copy_rolls_back(tmp_path: Path) -> N
         # the source never stopped and still holds every byte; the target does not serve
         assert serving_places(s) == [src]
         assert data_fingerprint(src, s) == before
-        assert health(s.targets[0].address, 8080) is None
+        assert health(s.targets[0].name, 8080) is None
         keys = ssh(tgt, "grep -c onecloud-copy /root/.ssh/authorized_keys || true")
         assert keys.stdout.strip() in ("", "0")
         assert ssh(src, "ls -d /tmp/onecloud-copy.* 2>/dev/null | wc -l").stdout.strip() == "0"
@@ -130,7 +122,7 @@ def test_a_target_that_runs_out_of_disk_mid_copy_rolls_back(tmp_path: Path) -> N
 
 
 def test_a_source_unreachable_during_sync_is_rolled_back_by_the_next_run(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "unreach", ["civil-ledger"], net=43, wave=43) as lab:
+    with private_lab(tmp_path, "unreach", ["civil-ledger"], wave=43) as lab:
         s = lab.system("civil-ledger")
         src = s.sources[0].id
         before = data_fingerprint(src, s)
@@ -162,7 +154,7 @@ def test_a_source_unreachable_during_sync_is_rolled_back_by_the_next_run(tmp_pat
 def test_a_runner_killed_during_switch_is_resumed_and_a_second_runner_refuses(
     tmp_path: Path,
 ) -> None:
-    with private_lab(tmp_path, "kill", ["edu-portal"], net=44, wave=44) as lab:
+    with private_lab(tmp_path, "kill", ["edu-portal"], wave=44) as lab:
         s = lab.system("edu-portal")
         before = data_fingerprint(s.sources[0].id, s)
         proc = lab.spawn_migrate()
@@ -186,7 +178,7 @@ def test_a_runner_killed_during_switch_is_resumed_and_a_second_runner_refuses(
 
 
 def test_a_verification_failing_after_switch_rolls_back(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "verify", ["edu-portal"], net=45, wave=45) as lab:
+    with private_lab(tmp_path, "verify", ["edu-portal"], wave=45) as lab:
         s = lab.system("edu-portal")
         src, tgt = s.sources[0].id, s.targets[0].name
         before = data_fingerprint(src, s)

@@ -16,6 +16,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
 
 from migratelab import (
+    ITEST_STACK,
     Lab,
     data_fingerprint,
     get_record,
@@ -38,14 +39,14 @@ def _assert_completed_on_target(lab: Lab, kind: str, expect: tuple[str, dict[str
 
 
 def test_writes_on_the_target_after_switch_are_written_back_on_rollback(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "wback", ["civil-ledger"], net=61, wave=61) as lab:
+    with private_lab(tmp_path, "wback", ["civil-ledger"], wave=61) as lab:
         s = lab.system("civil-ledger")
         src, tgt = s.sources[0].id, s.targets[0].name
         r = lab.migrate("--until", "switched")
         assert r.returncode == 0, r.stdout + r.stderr
         assert serving_places(s) == [tgt]
         # a client writes on the target once it serves
-        rid = post_record(s.targets[0].address, "taken by the target")
+        rid = post_record(s.targets[0].name, "taken by the target")
         on_target = data_fingerprint(tgt, s)
         # the target now differs from the frozen source: verification fails, rollback
         r = lab.migrate()
@@ -55,8 +56,8 @@ def test_writes_on_the_target_after_switch_are_written_back_on_rollback(tmp_path
         assert err is not None and "verify failed" in err
         # the source serves again, with the target's write; the target does not serve
         assert serving_places(s) == [src]
-        assert health(s.targets[0].address, 8081) is None
-        rec = get_record(s.sources[0].address, rid)
+        assert health(s.targets[0].name, 8081) is None
+        rec = get_record(s.sources[0].id, rid)
         assert rec is not None and rec["memo"] == "taken by the target", rec
         assert data_fingerprint(src, s) == on_target
         last = lab.events(s.id)[-1]
@@ -71,16 +72,16 @@ def test_writes_on_the_target_after_switch_are_written_back_on_rollback(tmp_path
         r = lab.migrate()
         assert r.returncode == 0, r.stdout + r.stderr
         _assert_completed_on_target(lab, "civil-ledger", on_target)
-        assert get_record(s.targets[0].address, rid) is not None
+        assert get_record(s.targets[0].name, rid) is not None
 
 
 def test_a_failed_write_back_leaves_both_stopped_and_says_what_to_do(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "wbfail", ["civil-ledger"], net=62, wave=62) as lab:
+    with private_lab(tmp_path, "wbfail", ["civil-ledger"], wave=62) as lab:
         s = lab.system("civil-ledger")
         tgt = s.targets[0].name
         r = lab.migrate("--until", "switched")
         assert r.returncode == 0, r.stdout + r.stderr
-        rid = post_record(s.targets[0].address, "only on the target")
+        rid = post_record(s.targets[0].name, "only on the target")
         on_target = data_fingerprint(tgt, s)
         # the copy back cannot run: rsync is missing on the target (its own overlay root)
         assert ssh(tgt, "mv /usr/bin/rsync /usr/bin/rsync.off").returncode == 0
@@ -105,11 +106,11 @@ def test_a_failed_write_back_leaves_both_stopped_and_says_what_to_do(tmp_path: P
         steps = [(e[0], e[1]) for e in lab.events(s.id)]
         assert ("rollback", "ok") in steps
         _assert_completed_on_target(lab, "civil-ledger", on_target)
-        assert get_record(s.targets[0].address, rid) is not None
+        assert get_record(s.targets[0].name, rid) is not None
 
 
 def test_a_source_written_after_a_rollback_reaches_the_target(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "srcchg", ["edu-portal"], net=63, wave=63) as lab:
+    with private_lab(tmp_path, "srcchg", ["edu-portal"], wave=63) as lab:
         s = lab.system("edu-portal")
         src, tgt = s.sources[0].id, s.targets[0].name
         r = lab.migrate("--until", "presynced")
@@ -123,7 +124,7 @@ def test_a_source_written_after_a_rollback_reaches_the_target(tmp_path: Path) ->
         assert squat.returncode == 0, squat.stderr
         pid = squat.stdout.strip()
         deadline = time.monotonic() + 10
-        while health(s.targets[0].address, 8080) != 404 and time.monotonic() < deadline:
+        while health(s.targets[0].name, 8080) != 404 and time.monotonic() < deadline:
             time.sleep(0.1)
         r = lab.migrate()
         assert r.returncode == 6, r.stdout + r.stderr
@@ -155,11 +156,9 @@ def test_a_source_written_after_a_rollback_reaches_the_target(tmp_path: Path) ->
 
 def test_two_runners_on_two_waves_of_one_stack_do_not_disturb_each_other(tmp_path: Path) -> None:
     kinds = ["edu-portal", "civil-ledger"]
-    with private_lab(
-        tmp_path, "twowave", kinds, net=64, wave=64, wave_of={"civil-ledger": 65}
-    ) as lab:
+    with private_lab(tmp_path, "twowave", kinds, wave=64, wave_of={"civil-ledger": 65}) as lab:
         before = {k: data_fingerprint(lab.system(k).sources[0].id, lab.system(k)) for k in kinds}
-        assert {lab.system(k).stack for k in kinds} == {"itest-twowave"}
+        assert {lab.system(k).stack for k in kinds} == {ITEST_STACK}
         first = lab.spawn_migrate_wave(64)
         second = lab.spawn_migrate_wave(65)
         out1, _ = first.communicate(timeout=900)

@@ -89,7 +89,7 @@ def _completed(url: str, lab: Lab) -> list[str]:
 def test_a_wave_migrates_into_a_postgresql_ledger_that_status_and_report_read(
     tmp_path: Path, pg_url: str
 ) -> None:
-    with private_lab(tmp_path, "pgwave", ["edu-portal", "civil-ledger"], net=76, wave=76) as lab:
+    with private_lab(tmp_path, "pgwave", ["edu-portal", "civil-ledger"], wave=76) as lab:
         r = lab.migrate("--ledger", pg_url)
         assert r.returncode == 0, r.stdout + r.stderr
         _masked(pg_url, r.stdout + r.stderr)
@@ -117,7 +117,7 @@ def test_a_wave_migrates_into_a_postgresql_ledger_that_status_and_report_read(
 
 
 def test_two_runners_on_one_wave_share_one_postgresql_ledger(tmp_path: Path, pg_url: str) -> None:
-    with private_lab(tmp_path, "pgtwo", ["edu-portal"], net=77, wave=77) as lab:
+    with private_lab(tmp_path, "pgtwo", ["edu-portal"], wave=77) as lab:
         s = lab.system("edu-portal")
         first = lab.spawn_migrate("--ledger", pg_url)
         try:

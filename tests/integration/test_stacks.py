@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers next to this file
 
-from migratelab import lab_cloud_up
+from migratelab import itest_down, lab_cloud_up
 
 from onecloud import paths
 from onecloud.iac._config import load_stack_config
@@ -308,6 +308,7 @@ def test_destroy_leaves_nothing_behind(
     from onecloud.cli._labhosts import reconcile_if_lab, release_if_lab
 
     sel = select(cfg, plan)
+    itest_down()  # the migration tests' servers sit on the lab stack's networks
     # this machine leaves the management network first, as `onecloud stack destroy` does (its
     # port would keep the subnet from being deleted)
     release_if_lab(STACK)

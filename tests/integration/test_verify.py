@@ -26,17 +26,19 @@ def _junit(path: Path) -> dict[str, str | None]:
 
 
 def test_verify_proves_legacy_hosts_and_reports_what_breaks(tmp_path: Path) -> None:
-    with private_lab(tmp_path, "vfy", ["edu-portal", "health-permits"], net=46, wave=46) as lab:
+    with private_lab(tmp_path, "vfy", ["edu-portal", "health-permits"], wave=46) as lab:
         base = ["verify", "--wave", str(lab.wave), "--plan", str(lab.plan_path)]
+        web, db = lab.system("edu-portal"), lab.system("health-permits")
+        wsrc, waddr = web.sources[0].id, web.sources[0].address
+        health_case = f"{wsrc} http://{waddr}:8080/health answers 200"
         junit = tmp_path / "legacy.xml"
         r = lab.cli(*base, "--junit", str(junit))  # phase auto: nothing migrated yet
         assert r.returncode == 0, r.stdout + r.stderr
         cases = _junit(junit)
         assert cases and all(v is None for v in cases.values()), cases
-        assert "vfy-src1 postgresql running" in cases
-        assert "vfy-src0 http://198.18.46.11:8080/health answers 200" in cases
+        assert f"{db.sources[0].id} postgresql running" in cases
+        assert health_case in cases
 
-        web = lab.system("edu-portal")
         assert ssh(web.sources[0].id, "service webapp stop").returncode == 0
         junit = tmp_path / "broken.xml"
         r = lab.cli(*base, "--junit", str(junit))
@@ -44,17 +46,18 @@ def test_verify_proves_legacy_hosts_and_reports_what_breaks(tmp_path: Path) -> N
         cases = _junit(junit)
         failed = {k: v for k, v in cases.items() if v is not None}
         assert failed == {
-            "vfy-src0 webapp running": "not running (service status != 0)",
-            "vfy-src0 listens on 198.18.46.11:8080": "nothing listens on 198.18.46.11:8080",
-            "vfy-src0 http://198.18.46.11:8080/health answers 200": failed[
-                "vfy-src0 http://198.18.46.11:8080/health answers 200"
-            ],
+            f"{wsrc} webapp running": "not running (service status != 0)",
+            f"{wsrc} listens on {waddr}:8080": f"nothing listens on {waddr}:8080",
+            health_case: failed[health_case],
         }
-        assert "error" in str(failed["vfy-src0 http://198.18.46.11:8080/health answers 200"])
+        assert "error" in str(failed[health_case])
 
         # the migrated checks before any migration: the targets are empty and say so
         r = lab.cli(*base, "--phase", "migrated", "--junit", str(tmp_path / "m.xml"))
         assert r.returncode == 7
         cases = _junit(tmp_path / "m.xml")
-        assert cases["vfy-tgt0 webapp running"] == "not running (service status != 0)"
-        assert cases["vfy-tgt1 row counts equal vfy-src1's at the freeze"] is not None
+        assert cases[f"{web.targets[0].name} webapp running"] == "not running (service status != 0)"
+        assert (
+            cases[f"{db.targets[0].name} row counts equal {db.sources[0].id}'s at the freeze"]
+            is not None
+        )

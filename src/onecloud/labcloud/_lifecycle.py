@@ -28,7 +28,7 @@ from onecloud.labcloud import _health as health
 from onecloud.labcloud import _modes as modes
 from onecloud.labcloud import _procs as procs
 from onecloud.labcloud import _system as system
-from onecloud.labcloud._clouds import write_clouds_yaml
+from onecloud.labcloud._clouds import render_clouds_yaml, write_clouds_yaml
 from onecloud.labcloud._daemons import (
     APIS,
     IDENTITY,
@@ -378,6 +378,10 @@ def up(settings: Settings | None = None, report: Report = log.info) -> UpResult:
             )
             system.install_packages(L.logfile("packages"))
         if is_up(settings):
+            # rewritten when it lacks an entry this version writes (an older lab's file)
+            want = render_clouds_yaml(settings, load_or_create(L.secrets)["admin"])
+            if L.clouds_yaml.read_text(encoding="utf-8") != want:
+                write_clouds_yaml(settings, load_or_create(L.secrets)["admin"])
             return UpResult(
                 already_up=True, clouds_yaml=L.clouds_yaml, tightened=tightened, scrubbed=scrubbed
             )

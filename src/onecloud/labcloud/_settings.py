@@ -12,6 +12,9 @@ from pathlib import Path
 #: the clouds.yaml entry with admin credentials in the first region, and the one for the second
 CLOUD_NAME = "onecloud-lab"
 CLOUD_NAME_DR = "onecloud-lab-dr"
+#: the lab stands in for the province's cloud too: the entry the province's stacks name
+#: (`openstack:cloud: onecloud-province`), so they deploy to the lab unchanged
+CLOUD_NAME_PROVINCE = "onecloud-province"
 REGION = "RegionOne"
 REGION_DR = "RegionDR"
 

@@ -541,12 +541,18 @@ def _unplug(records: Sequence[HostRecord]) -> None:
     waits for RCU each time); veths still there after a few seconds are deleted one by one."""
     namespaces = net.netns_names(netns_prefix(_tag()))
     net.batch([f"netns del {r.netns}" for r in records if r.netns in namespaces], force=True)
-    veths = {r.veth for r in records}
+    # a port's tap sits on its network's bridge, not the lab's: wait for the names themselves
+    # (a host recreated on the same port at once would otherwise find its tap still there)
+    veths = {r.veth for r in records if r.veth}
     deadline = time.monotonic() + 5
-    while (left := veths & net.bridge_ports(_bridge())) and time.monotonic() < deadline:
+    while (left := _existing(veths)) and time.monotonic() < deadline:
         time.sleep(0.02)
     if left:
         net.batch([f"link del {v}" for v in sorted(left)], force=True)
+
+
+def _existing(interfaces: set[str]) -> set[str]:
+    return {i for i in interfaces if Path(f"/sys/class/net/{i}").exists()}
 
 
 def _remove_orphans(reg: Registry) -> None:

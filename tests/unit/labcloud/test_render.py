@@ -127,3 +127,5 @@ def test_clouds_yaml_has_both_regions_with_admin_credentials(settings: Settings)
     assert lab["auth"]["password"] == 'pa"ss: word'
     assert lab["auth"]["auth_url"] == "http://127.0.0.1:5000/v3"
     assert lab["auth"] == dr["auth"]
+    # the province's stacks deploy to the lab unchanged
+    assert data["clouds"]["onecloud-province"] == lab
