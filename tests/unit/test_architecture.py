@@ -4,6 +4,7 @@ Floors, top to bottom (docs/devel/architecture.md):
 
     cli                       the one error boundary; the only place that wires in the lab
     report
+    retire                    (systems the plan retires: uses migrate's playbooks, verify's checks)
     iac | migrate | verify    (migrate may call verify; nothing else crosses the floor)
     contract                  system spec, states, ledger
     plan
@@ -28,6 +29,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "onecloud"
 FLOORS: list[tuple[str, ...]] = [
     ("cli",),
     ("report",),
+    ("retire",),
     ("iac", "migrate", "verify"),
     ("contract",),
     ("plan",),

@@ -1,10 +1,11 @@
 """The `onecloud` command: the top floor and the one error boundary.
 
 Each command group is a module of this package (`census`, `plan`, `stack`, `migrate`, `verify`,
-`report`, and `lab`, `toolchain` for set-up); this module wires them and maps `OnecloudError`
-to a clear message and its exit code (`onecloud.errors.ExitStatus`). `--traceback` shows the
-rest. The command modules import only typer at load time and everything else inside their
-commands (the one lazy-import pattern), so `onecloud --help` stays fast. This package is also
+`retire`, `report`, and `lab`, `toolchain` for set-up); this module wires them and maps
+`OnecloudError` to a clear message and its exit code (`onecloud.errors.ExitStatus`).
+`--traceback` shows the rest. The command modules import only typer at load time and
+everything else inside their commands (the one lazy-import pattern), so `onecloud --help`
+stays fast. This package is also
 the edge where the product meets the lab (`_labhosts`).
 """
 
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from onecloud import __version__
-from onecloud.cli import census, lab, migrate, plan, report, stack, toolchain, verify
+from onecloud.cli import census, lab, migrate, plan, report, retire, stack, toolchain, verify
 from onecloud.errors import ExitStatus, OnecloudError
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ _PARTS = [
     ("lab", lab, "The local lab: a real OpenStack and real SSH hosts.", "Set up"),
     ("migrate", migrate, "Move systems wave by wave with Ansible.", "Workflow"),
     ("verify", verify, "Prove hosts and systems with testinfra.", "Workflow"),
+    ("retire", retire, "Retire zombie, shadow and unused systems, with evidence.", "Workflow"),
     ("report", report, "Show progress of the programme.", "Workflow"),
 ]
 

@@ -76,15 +76,23 @@ def _legacy(hosts: Mapping[str, tuple[str, list[str]]], disk_mb: int | None) -> 
 
 
 def legacy_specs_of_census(census: Census, where: Path | str = "census") -> list[HostSpec]:
-    """HostSpecs for every census host; hosts outside the lab range are refused."""
+    """HostSpecs for every census host; hosts outside the lab range are refused.
+
+    Each host is seeded with the workloads its systems' services run. The hosts of systems
+    the census marks zombie, shadow or unknown (those the plan may retire) also get an access
+    log whose last entry is the census's last access (`access-<date>-<users>`), so the fresh
+    evidence `onecloud retire` probes matches the census until someone uses them again."""
+    from onecloud.labhosts.workloads import access_workload
+
     seeded: dict[str, list[str]] = {}
     for system in census.systems:
-        if census.is_retired_status(system):
-            continue
+        loads = list(workloads_for(svc.name for svc in system.services))
+        if system.status != "in_use" or census.is_retired_status(system):
+            last = system.usage.last_access
+            if last is not None:
+                loads.append(access_workload(last.isoformat(), system.usage.active_users or 1))
         for host_id in system.hosts:
-            seeded.setdefault(host_id, []).extend(
-                workloads_for(svc.name for svc in system.services)
-            )
+            seeded.setdefault(host_id, []).extend(loads)
     hosts: dict[str, tuple[str, list[str]]] = {}
     for host in census.hosts:
         if ipaddress.IPv4Address(host.address) not in LAB_RANGE:

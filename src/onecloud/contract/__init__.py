@@ -6,7 +6,15 @@
   package holds SQL.
 """
 
-from onecloud.contract._ledger import Event, Ledger, LedgerError, LockInfo, SystemRecord
+from onecloud.contract._ledger import (
+    Certificate,
+    Event,
+    Ledger,
+    LedgerError,
+    LockInfo,
+    RetirementRecord,
+    SystemRecord,
+)
 from onecloud.contract._spec import (
     DB_ENGINE_SERVICES,
     Endpoint,
@@ -33,6 +41,7 @@ __all__ = [
     "RUN_TARGETS",
     "STATES",
     "STEPS",
+    "Certificate",
     "Endpoint",
     "Event",
     "Ledger",
@@ -42,6 +51,7 @@ __all__ = [
     "LockInfo",
     "Pair",
     "Phase",
+    "RetirementRecord",
     "State",
     "Step",
     "SystemRecord",

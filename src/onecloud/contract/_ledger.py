@@ -41,14 +41,18 @@ from onecloud.contract._states import STATES, State, Step
 from onecloud.errors import MigrationError, UsageError
 
 __all__ = [
+    "CERTIFICATE_COLUMNS",
     "INTERRUPTED_DETAIL",
+    "RETIREMENT_COLUMNS",
     "SCHEMA",
     "SCHEMA_VERSION",
     "SYSTEM_COLUMNS",
+    "Certificate",
     "Event",
     "Ledger",
     "LedgerError",
     "LockInfo",
+    "RetirementRecord",
     "SystemRecord",
     "default_path",
     "mask_secrets",
@@ -58,8 +62,10 @@ __all__ = [
 ]
 
 #: 1 -> 2: events got `seq` (timestamps can tie); 2 -> 3: `seq` is unique and indexed (and
-#: drawn from a sequence on PostgreSQL), open events are indexed by run
-SCHEMA_VERSION = 3
+#: drawn from a sequence on PostgreSQL), open events are indexed by run; 3 -> 4: retirements
+#: (`retirements`: each retired system's state and latest evidence; `retirement_certificates`:
+#: one per retirement, kept after a restore)
+SCHEMA_VERSION = 4
 
 _TABLES: tuple[str, ...] = (
     """CREATE TABLE IF NOT EXISTS ledger_meta (
@@ -119,6 +125,39 @@ _TABLES: tuple[str, ...] = (
         recorded_at VARCHAR(32) NOT NULL,
         PRIMARY KEY (system_id, host, kind, name)
     )""",
+    """CREATE TABLE IF NOT EXISTS retirements (
+        system_id VARCHAR(128) PRIMARY KEY,
+        wave INTEGER,
+        state VARCHAR(16) NOT NULL,
+        verdict VARCHAR(16),
+        evidence TEXT,
+        evidence_at VARCHAR(32),
+        notice_at VARCHAR(32),
+        confirmed_by TEXT,
+        confirm_reason TEXT,
+        confirmed_at VARCHAR(32),
+        certificate_id VARCHAR(64),
+        last_error TEXT,
+        updated_at VARCHAR(32) NOT NULL
+    )""",
+    """CREATE TABLE IF NOT EXISTS retirement_certificates (
+        certificate_id VARCHAR(64) PRIMARY KEY,
+        system_id VARCHAR(128) NOT NULL,
+        run_id VARCHAR(64),
+        issued_at VARCHAR(32) NOT NULL,
+        manifest_digest VARCHAR(64) NOT NULL,
+        archive_dir TEXT NOT NULL,
+        archive_bytes INTEGER NOT NULL,
+        archive_files INTEGER NOT NULL,
+        confirmed_by TEXT NOT NULL,
+        confirm_reason TEXT NOT NULL,
+        confirmed_at VARCHAR(32) NOT NULL,
+        addresses TEXT NOT NULL,
+        body TEXT NOT NULL,
+        body_sha256 VARCHAR(64) NOT NULL,
+        restored_at VARCHAR(32),
+        restored_by TEXT
+    )""",
 )
 
 #: created after the upgrades (the unique one needs `seq` renumbered first)
@@ -129,6 +168,8 @@ _INDEXES: tuple[str, ...] = (
         ON migration_events (seq)""",
     """CREATE INDEX IF NOT EXISTS migration_events_open
         ON migration_events (run_id) WHERE finished_at IS NULL""",
+    """CREATE INDEX IF NOT EXISTS retirement_certificates_system
+        ON retirement_certificates (system_id, issued_at)""",
 )
 
 #: portable DDL (SQLite and PostgreSQL); one statement per item
@@ -243,6 +284,64 @@ class SystemRecord:
     def failed(self) -> bool:
         """The last step failed (an error is recorded) or a rollback is pending."""
         return self.rollback_pending or bool(self.last_error)
+
+
+#: the columns of `retirements` in `RetirementRecord` order
+RETIREMENT_COLUMNS = (
+    "system_id, wave, state, verdict, evidence, evidence_at, notice_at, confirmed_by,"
+    " confirm_reason, confirmed_at, certificate_id, last_error, updated_at"
+)
+
+#: the columns of `retirement_certificates` in `Certificate` order
+CERTIFICATE_COLUMNS = (
+    "certificate_id, system_id, run_id, issued_at, manifest_digest, archive_dir, archive_bytes,"
+    " archive_files, confirmed_by, confirm_reason, confirmed_at, addresses, body, body_sha256,"
+    " restored_at, restored_by"
+)
+
+
+@dataclass(frozen=True)
+class RetirementRecord:
+    """Where a system the plan retires stands: `noticed` (evidence agrees, notice given),
+    `held` (fresh evidence says it is used), `retired`, `restored`, or `failed` (`last_error`).
+    `evidence` is the latest probe's JSON; `certificate_id` names the current certificate."""
+
+    system_id: str
+    wave: int | None
+    state: str
+    verdict: str | None
+    evidence: str | None
+    evidence_at: str | None
+    notice_at: str | None
+    confirmed_by: str | None
+    confirm_reason: str | None
+    confirmed_at: str | None
+    certificate_id: str | None
+    last_error: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Certificate:
+    """A retirement certificate: what was seen, what was archived (the manifest's digest), who
+    confirmed and when. `body` is the whole certificate as JSON, `body_sha256` its digest."""
+
+    certificate_id: str
+    system_id: str
+    run_id: str | None
+    issued_at: str
+    manifest_digest: str
+    archive_dir: str
+    archive_bytes: int
+    archive_files: int
+    confirmed_by: str
+    confirm_reason: str
+    confirmed_at: str
+    addresses: str  # JSON list of {host, address}
+    body: str
+    body_sha256: str
+    restored_at: str | None
+    restored_by: str | None
 
 
 @dataclass(frozen=True)
@@ -906,6 +1005,110 @@ class Ledger:
             sql += " AND kind = ?"
             params = (system_id, kind)
         return {(h, k, n): d for h, k, n, d in self._query(sql, params)}
+
+    # -- retirements -----------------------------------------------------------------------
+    #: the fields `put_retirement` may set (besides state)
+    _RETIREMENT_FIELDS = (
+        "wave",
+        "verdict",
+        "evidence",
+        "evidence_at",
+        "notice_at",
+        "confirmed_by",
+        "confirm_reason",
+        "confirmed_at",
+        "certificate_id",
+        "last_error",
+    )
+
+    def put_retirement(self, system_id: str, state: str, **fields: Any) -> RetirementRecord:
+        """Create or update a system's retirement row: `state` and the given fields (a field
+        given as None is cleared; one not given is kept)."""
+        unknown = set(fields) - set(self._RETIREMENT_FIELDS)
+        if unknown:
+            raise ValueError(f"unknown retirement field(s): {', '.join(sorted(unknown))}")
+        stamp = now()
+        cols = ["state", "updated_at", *fields]
+        vals = [state, stamp, *fields.values()]
+        sets = ", ".join(f"{c} = excluded.{c}" for c in cols)
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                f"INSERT INTO retirements (system_id, {', '.join(cols)}) VALUES"
+                f" (?, {', '.join('?' for _ in cols)})"
+                f" ON CONFLICT (system_id) DO UPDATE SET {sets}",
+                (system_id, *vals),
+            )
+        rec = self.retirement(system_id)
+        assert rec is not None
+        return rec
+
+    def retirement(self, system_id: str) -> RetirementRecord | None:
+        rows = self._query(
+            f"SELECT {RETIREMENT_COLUMNS} FROM retirements WHERE system_id = ?", (system_id,)
+        )
+        return RetirementRecord(*rows[0]) if rows else None
+
+    def retirements(self) -> list[RetirementRecord]:
+        rows = self._query(f"SELECT {RETIREMENT_COLUMNS} FROM retirements ORDER BY system_id")
+        return [RetirementRecord(*r) for r in rows]
+
+    def add_certificate(self, cert: Certificate) -> None:
+        """Store a certificate (append-only; a restore only stamps `restored_at`/`_by`)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                f"INSERT INTO retirement_certificates ({CERTIFICATE_COLUMNS}) VALUES"
+                " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    cert.certificate_id,
+                    cert.system_id,
+                    cert.run_id,
+                    cert.issued_at,
+                    cert.manifest_digest,
+                    cert.archive_dir,
+                    cert.archive_bytes,
+                    cert.archive_files,
+                    cert.confirmed_by,
+                    cert.confirm_reason,
+                    cert.confirmed_at,
+                    cert.addresses,
+                    cert.body,
+                    cert.body_sha256,
+                    cert.restored_at,
+                    cert.restored_by,
+                ),
+            )
+
+    def certificate(self, certificate_id: str) -> Certificate | None:
+        rows = self._query(
+            f"SELECT {CERTIFICATE_COLUMNS} FROM retirement_certificates WHERE certificate_id = ?",
+            (certificate_id,),
+        )
+        return _certificate(rows[0]) if rows else None
+
+    def certificates(self, system_id: str | None = None) -> list[Certificate]:
+        sql = f"SELECT {CERTIFICATE_COLUMNS} FROM retirement_certificates"
+        params: tuple[Any, ...] = ()
+        if system_id is not None:
+            sql += " WHERE system_id = ?"
+            params = (system_id,)
+        return [_certificate(r) for r in self._query(sql + " ORDER BY issued_at", params)]
+
+    def mark_restored(self, certificate_id: str, *, by: str, at: str | None = None) -> None:
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE retirement_certificates SET restored_at = ?, restored_by = ?"
+                " WHERE certificate_id = ?",
+                (at or now(), by, certificate_id),
+            )
+
+
+def _certificate(row: tuple[Any, ...]) -> Certificate:
+    values = list(row)
+    values[6], values[7] = int(values[6]), int(values[7])
+    return Certificate(*values)
 
 
 def system_record(row: tuple[Any, ...]) -> SystemRecord:

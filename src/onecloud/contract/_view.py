@@ -16,7 +16,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from onecloud.contract._ledger import (
+    RETIREMENT_COLUMNS,
     SYSTEM_COLUMNS,
+    RetirementRecord,
     SystemRecord,
     _psycopg,
     _scrub,
@@ -32,6 +34,7 @@ __all__ = ["LedgerStatus", "LedgerView"]
 LedgerStatus = Literal["read", "missing", "empty", "unreadable"]
 
 _SELECT = f"SELECT {SYSTEM_COLUMNS} FROM migration_systems ORDER BY system_id"
+_SELECT_RETIREMENTS = f"SELECT {RETIREMENT_COLUMNS} FROM retirements ORDER BY system_id"
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,8 @@ class LedgerView:
     status: LedgerStatus = "read"
     records: tuple[SystemRecord, ...] = ()
     error: str | None = None
+    #: the retirements of systems the plan retires (empty in a ledger from before them)
+    retirements: tuple[RetirementRecord, ...] = ()
 
     @classmethod
     def read(cls, target: str | Path | None = None) -> LedgerView:
@@ -71,6 +76,13 @@ class LedgerView:
     def by_id(self) -> dict[str, SystemRecord]:
         return {r.system_id: r for r in self.records}
 
+    def retirement(self, system_id: str) -> RetirementRecord | None:
+        return next((r for r in self.retirements if r.system_id == system_id), None)
+
+    def retired_ids(self) -> set[str]:
+        """The systems whose retirement the ledger records as done (state `retired`)."""
+        return {r.system_id for r in self.retirements if r.state == "retired"}
+
 
 def _read_sqlite(path: Path) -> LedgerView:
     where = str(path)
@@ -88,11 +100,20 @@ def _read_sqlite(path: Path) -> LedgerView:
         if found is None:
             return LedgerView(where, "empty")
         rows = conn.execute(_SELECT).fetchall()
+        has_retirements = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'retirements'"
+        ).fetchone()
+        retired = conn.execute(_SELECT_RETIREMENTS).fetchall() if has_retirements else []
     except sqlite3.Error as exc:
         return LedgerView(where, "unreadable", error=str(exc))
     finally:
         conn.close()
-    return LedgerView(where, "read", tuple(system_record(r) for r in rows))
+    return LedgerView(
+        where,
+        "read",
+        tuple(system_record(r) for r in rows),
+        retirements=tuple(RetirementRecord(*r) for r in retired),
+    )
 
 
 def _read_postgres(url: str) -> LedgerView:
@@ -110,9 +131,20 @@ def _read_postgres(url: str) -> LedgerView:
                 return LedgerView(where, "empty")
             cur.execute(_SELECT)
             rows = cur.fetchall()
+            cur.execute("SELECT to_regclass('retirements')")
+            has_retirements = cur.fetchone()
+            retired: list[Any] = []
+            if has_retirements is not None and has_retirements[0] is not None:
+                cur.execute(_SELECT_RETIREMENTS)
+                retired = cur.fetchall()
     except psycopg.Error as exc:
         return LedgerView(where, "unreadable", error=_scrub(exc, url))
     finally:
         if conn is not None:
             conn.close()  # discards the read-only transaction
-    return LedgerView(where, "read", tuple(system_record(tuple(r)) for r in rows))
+    return LedgerView(
+        where,
+        "read",
+        tuple(system_record(tuple(r)) for r in rows),
+        retirements=tuple(RetirementRecord(*r) for r in retired),
+    )

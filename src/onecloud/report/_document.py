@@ -74,7 +74,7 @@ def _count(row: dict[str, Any], s: PlannedSystem, sysrow: dict[str, Any] | None)
         row["retained"] += 1
     elif s.disposition == "retire":
         row["retire_planned"] += 1
-        if sysrow is not None and sysrow["ledger_state"] == "retired":
+        if sysrow is not None and sysrow.get("retired"):
             row["retired"] += 1
     else:
         assert sysrow is not None
@@ -151,6 +151,14 @@ def figures(plan: Plan, ledger: LedgerView, *, today: date) -> dict[str, Any]:
         s.id: _system_row(s, states.get(s.id), deadlines.get(s.wave or 0), today_s)
         for s in plan.systems
     }
+    # retirements of the systems the plan retires: done only when the ledger holds the
+    # certificate (`onecloud retire`), never because the plan says so
+    retired_ids = ledger.retired_ids()
+    for s in plan.systems:
+        if s.disposition == "retire":
+            rec = ledger.retirement(s.id)
+            rows[s.id]["retired"] = s.id in retired_ids
+            rows[s.id]["retirement_state"] = rec.state if rec else None
     migrate_rows = [rows[s.id] for s in plan.systems if s.disposition == "migrate"]
     buckets = Counter(r["state"] for r in migrate_rows)
     dispositions = Counter(s.disposition for s in plan.systems)
@@ -209,9 +217,12 @@ def figures(plan: Plan, ledger: LedgerView, *, today: date) -> dict[str, Any]:
         "behind_schedule": sum(1 for r in migrate_rows if r["behind_schedule"]),
         "retire_planned": dispositions["retire"],
         "retired": sum(
+            1 for s in plan.systems if s.disposition == "retire" and rows[s.id]["retired"]
+        ),
+        "retire_held": sum(
             1
             for s in plan.systems
-            if s.disposition == "retire" and rows[s.id]["ledger_state"] == "retired"
+            if s.disposition == "retire" and rows[s.id]["retirement_state"] == "held"
         ),
         "sources_retired": sum(1 for r in migrate_rows if r["ledger_state"] == "retired"),
         "consolidated_planned": dispositions["consolidate"],

@@ -20,7 +20,8 @@ class Row:
     moving: int = 0  # past planned, not yet completed
     failed: int = 0
     waiting: int = 0
-    retired: int = 0
+    retire_planned: int = 0  # the plan retires them
+    retired: int = 0  # the ledger has their retirement certificate (done)
     consolidated: int = 0
     retained: int = 0
 
@@ -39,9 +40,10 @@ class Progress:
     failures: list[tuple[str, str, str]] = field(default_factory=list)  # system, state, detail
 
 
-def _count(row: Row, s: PlannedSystem, st: SystemRecord | None) -> None:
+def _count(row: Row, s: PlannedSystem, st: SystemRecord | None, retired: bool = False) -> None:
     if s.disposition == "retire":
-        row.retired += 1
+        row.retire_planned += 1
+        row.retired += int(retired)
     elif s.disposition == "consolidate":
         row.consolidated += 1
     elif s.disposition == "retain":
@@ -61,6 +63,7 @@ def _count(row: Row, s: PlannedSystem, st: SystemRecord | None) -> None:
 def progress(plan: Plan, ledger: LedgerView) -> Progress:
     """The plan's systems counted by the states the ledger holds (none: all waiting)."""
     states = ledger.by_id()
+    done_retiring = ledger.retired_ids()
     names = {p.department: p.department_name for p in plan.projects}
     total = Row("all", "programme")
     groups: dict[str, dict[str, Row]] = {"department": {}, "city": {}, "wave": {}}
@@ -72,13 +75,14 @@ def progress(plan: Plan, ledger: LedgerView) -> Progress:
     failures = []
     for s in plan.systems:
         st = states.get(s.id)
-        _count(total, s, st)
+        gone = s.id in done_retiring
+        _count(total, s, st, gone)
         for group, keyfn in keys.items():
             if group == "wave" and s.disposition != "migrate":
                 continue
             key, label = keyfn(s)
             row = groups[group].setdefault(key, Row(key, label))
-            _count(row, s, st)
+            _count(row, s, st, gone)
         if s.disposition == "migrate" and st is not None and st.failed and st.state not in DONE:
             failures.append((s.id, st.state, st.last_error or "failed"))
     return Progress(

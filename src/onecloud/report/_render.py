@@ -7,13 +7,14 @@ from rich.table import Table
 
 from onecloud.report._figures import Progress, Row
 
-HEADERS = ["", "migrate", "done", "moving", "failed", "waiting", "%", "retired", "consol.",
-           "retained"]  # fmt: skip
+HEADERS = ["", "migrate", "done", "moving", "failed", "waiting", "%", "retire", "retired",
+           "consol.", "retained"]  # fmt: skip
 
 
 def _cells(r: Row) -> list[str]:
     return [r.label, str(r.migrate), str(r.done), str(r.moving), str(r.failed), str(r.waiting),
-            f"{r.percent:.0f}", str(r.retired), str(r.consolidated), str(r.retained)]  # fmt: skip
+            f"{r.percent:.0f}", str(r.retire_planned), str(r.retired), str(r.consolidated),
+            str(r.retained)]  # fmt: skip
 
 
 def _sections(p: Progress) -> list[tuple[str, list[Row]]]:

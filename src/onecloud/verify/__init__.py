@@ -7,18 +7,21 @@ network flows that must work and must fail (pure), `_netprobe` tries them with r
 connections from their source hosts.
 """
 
+from onecloud.verify._checks import Check
 from onecloud.verify._flows import Flow, derive_flows
 from onecloud.verify._junit import write as write_junit
 from onecloud.verify._netprobe import FlowResult, probe_flows, write_flows_junit
 from onecloud.verify._probes import CheckResult
-from onecloud.verify._verify import summarize, verify_for_migration, verify_systems
+from onecloud.verify._verify import run_checks, summarize, verify_for_migration, verify_systems
 
 __all__ = [
+    "Check",
     "CheckResult",
     "Flow",
     "FlowResult",
     "derive_flows",
     "probe_flows",
+    "run_checks",
     "summarize",
     "verify_for_migration",
     "verify_systems",

@@ -24,6 +24,8 @@ Kind = Literal[
     "row_counts",
     "service_stopped",
     "port_closed",
+    "service_enabled",  # starts at boot (SysV rc links), e.g. after a restore
+    "service_disabled",  # never starts again, e.g. after a retirement
     "no_checks",  # the failed result of a system nothing could be derived for (never probed)
 ]
 

@@ -118,6 +118,10 @@ def _evaluate(check: Check, pool: HostPool) -> tuple[bool, str]:
     if check.kind == "service_stopped":
         running = host.service(_service(p["service"])).is_running
         return not running, "stopped" if not running else "still running"
+    if check.kind in ("service_enabled", "service_disabled"):
+        enabled = bool(host.service(_service(p["service"])).is_enabled)
+        wanted = check.kind == "service_enabled"
+        return enabled == wanted, "enabled at boot" if enabled else "disabled at boot"
     if check.kind == "port_listening":
         addrs = [str(a) for a in p["addresses"]]
         for a in addrs:

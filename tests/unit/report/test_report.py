@@ -34,7 +34,8 @@ def test_without_ledger_everything_waits(tmp_path: Path) -> None:
     p = progress(load_plan(PLAN), view)
     assert p.source == f"no ledger at {tmp_path / 'absent.sqlite'} (nothing migrated yet)"
     assert (p.total.migrate, p.total.waiting, p.total.done) == (3, 3, 0)
-    assert (p.total.retired, p.total.consolidated, p.total.retained) == (2, 2, 1)
+    assert (p.total.retire_planned, p.total.retired) == (2, 0)  # planned apart from done
+    assert (p.total.consolidated, p.total.retained) == (2, 1)
     assert [r.label for r in p.by_city] == ["province", "foshan"]
 
 

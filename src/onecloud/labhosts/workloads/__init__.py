@@ -8,10 +8,11 @@ parts use to know the paths, services and ports of each workload (a migration mo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["CATALOG", "InitService", "Workload", "read_text"]
+__all__ = ["ACCESS_PREFIX", "CATALOG", "InitService", "Workload", "access_workload", "read_text"]
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,46 @@ class Workload:
         return tuple(s.port for s in self.services if s.port is not None)
 
 
-CATALOG: dict[str, Workload] = {
-    w.name: w
+#: an access-log history ending at a date: `access-<YYYY-MM-DD>-<clients>` (see `access_workload`)
+ACCESS_PREFIX = "access"
+_ACCESS_RE = re.compile(r"access-(\d{4})-(\d{2})-(\d{2})-(\d{1,6})")
+
+_ACCESS = Workload(
+    name=ACCESS_PREFIX,
+    description=(
+        "an access log whose last entry is on a given date (the census's last access): for each"
+        " web service of the host /var/log/<service>/access.log, else /var/log/apache2/access.log"
+    ),
+    services=(),
+    paths=(),
+)
+
+
+def access_workload(last_access: str, clients: int) -> str:
+    """The workload name seeding an access log that ends on `last_access` (YYYY-MM-DD) with
+    entries from `clients` distinct addresses (at least one: the last access)."""
+    name = f"{ACCESS_PREFIX}-{last_access}-{max(1, min(int(clients), 999_999))}"
+    if not _ACCESS_RE.fullmatch(name):
+        raise ValueError(f"not a date: {last_access!r}")
+    return name
+
+
+class _Catalog(dict[str, Workload]):
+    """The workloads by name; `access-<date>-<n>` names the one parametrised workload."""
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(key) or (
+            isinstance(key, str) and bool(_ACCESS_RE.fullmatch(key))
+        )
+
+    def __missing__(self, key: str) -> Workload:
+        if isinstance(key, str) and _ACCESS_RE.fullmatch(key):
+            return _ACCESS
+        raise KeyError(key)
+
+
+CATALOG: dict[str, Workload] = _Catalog(
+    (w.name, w)
     for w in (
         Workload(
             name="webapp",
@@ -109,7 +148,7 @@ CATALOG: dict[str, Workload] = {
             paths=(),
         ),
     )
-}
+)
 
 
 def read_text(filename: str) -> str:

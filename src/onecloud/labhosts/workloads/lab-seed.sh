@@ -64,12 +64,33 @@ seed_internet() {
     service internet-443 start
 }
 
+# access-<YYYY-MM-DD>-<clients>: an access log whose last entry is on that date (the census's
+# last access), for each web service of the host, else for a generic web server
+seed_access() {
+    rest=${1#access-}
+    day=${rest%-*}
+    clients=${rest##*-}
+    logs=""
+    grep -qx webapp /etc/onecloud-lab/workloads && logs="$logs /var/log/webapp/access.log"
+    grep -qx sqlite /etc/onecloud-lab/workloads && logs="$logs /var/log/ledgerapp/access.log"
+    grep -qx postgresql /etc/onecloud-lab/workloads && logs="$logs /var/log/permitsapp/access.log"
+    [ -n "$logs" ] || logs=/var/log/apache2/access.log
+    for log in $logs; do
+        step="access: seed $log (last access $day)"
+        /usr/bin/python3 "$SEED" access "$log" "$day" "$clients" "$HOST"
+    done
+    # the permits app runs as postgres and appends to its own log
+    [ -d /var/log/permitsapp ] && chown -R postgres /var/log/permitsapp
+    return 0
+}
+
 while read -r workload; do
     case "$workload" in
         webapp) seed_webapp ;;
         sqlite) seed_sqlite ;;
         postgresql) seed_postgresql ;;
         internet) seed_internet ;;
+        access-*) seed_access "$workload" ;;
         "") ;;
         *) step="unknown workload '$workload'"; exit 2 ;;
     esac

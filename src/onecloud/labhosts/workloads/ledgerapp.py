@@ -80,6 +80,23 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def log_request(self, code: object = "-", size: object = "-") -> None:
+        """One Common Log Format line per request in ACCESS_LOG (default
+        /var/log/ledgerapp/access.log): the evidence `onecloud retire` reads. /health is not logged
+        (the controller's polls are no use of the system)."""
+        if self.path.split("?", 1)[0] == "/health":
+            return
+        log = os.environ.get("ACCESS_LOG", "/var/log/ledgerapp/access.log")
+        stamp = time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime())
+        status = getattr(code, "value", code)
+        line = f'{self.client_address[0]} - - [{stamp}] "{self.requestline}" {status} {size}\n'
+        try:
+            os.makedirs(os.path.dirname(log), exist_ok=True)
+            with open(log, "a", encoding="utf-8") as f:
+                f.write(line)
+        except OSError:
+            pass
+
     def log_message(self, format: str, *args: object) -> None:
         """Quiet: health polls would fill the log."""
 

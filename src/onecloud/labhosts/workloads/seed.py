@@ -8,10 +8,14 @@ migration can be checked by checksums.
     seed.py webapp DATA_DIR HOSTNAME      ~200 files, a few MB, in a few subdirectories
     seed.py sqlite DB_PATH HOSTNAME       table `records` with 10,000 rows
     seed.py permits-sql HOSTNAME          SQL (on stdout) creating table `permits`, 100,000 rows
+    seed.py access LOG DATE CLIENTS HOSTNAME
+                                          an access log (Common Log Format) of ~90 days of
+                                          requests from CLIENTS addresses, the last on DATE
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 import sqlite3
 import sys
@@ -89,11 +93,45 @@ ANALYZE permits;
 """
 
 
+ACCESS_DAYS = 90
+ACCESS_ENTRIES = 400
+
+
+def access_lines(last: dt.date, clients: int, host: str) -> list[str]:
+    """Deterministic CLF lines over the ACCESS_DAYS before `last`, the final one on `last`."""
+    rng = random.Random(f"{host}/access/{last}")
+    peers = [f"198.51.100.{1 + i % 254}" if i < 254 else f"203.0.113.{1 + i % 254}"
+             for i in range(max(1, clients))]  # fmt: skip
+    start = dt.datetime.combine(last - dt.timedelta(days=ACCESS_DAYS), dt.time(8), dt.UTC)
+    end = dt.datetime.combine(last, dt.time(8), dt.UTC) + dt.timedelta(hours=rng.randint(0, 9))
+    span = (end - start).total_seconds()
+    stamps = sorted(
+        start + dt.timedelta(seconds=rng.random() * span) for _ in range(ACCESS_ENTRIES - 1)
+    )
+    stamps.append(end)
+    paths = ("/", "/index.html", "/forms/item-0001.html", "/reports/item-0003.csv", "/login")
+    return [
+        f'{rng.choice(peers)} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET {rng.choice(paths)} HTTP/1.1"'
+        f" 200 {rng.randint(200, 30000)}"
+        for t in stamps
+    ]
+
+
+def seed_access(log: Path, last: str, clients: int, host: str) -> None:
+    """Write the history under what the log already holds (an app may have started it)."""
+    lines = access_lines(dt.date.fromisoformat(last), clients, host)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    before = log.read_text() if log.exists() else ""
+    log.write_text("\n".join(lines) + "\n" + before)
+
+
 def main(argv: list[str]) -> int:
     if len(argv) >= 3 and argv[0] == "webapp":
         seed_webapp(Path(argv[1]), argv[2])
     elif len(argv) >= 3 and argv[0] == "sqlite":
         seed_sqlite(Path(argv[1]), argv[2])
+    elif len(argv) >= 5 and argv[0] == "access":
+        seed_access(Path(argv[1]), argv[2], int(argv[3]), argv[4])
     elif len(argv) >= 2 and argv[0] == "permits-sql":
         sys.stdout.write(permits_sql(argv[1]))
     else:
