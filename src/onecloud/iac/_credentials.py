@@ -6,6 +6,13 @@ terraform-based provider ignores the project when `cloud` is set, so the scoped 
 the entry's explicit auth fields plus the project's name (known before the project exists, so a
 first preview already shows every property; the provider authenticates lazily). The password
 travels as a Pulumi secret (encrypted in the state by the stack's secrets provider).
+
+`cloud` is set to "" on purpose: left unset, the SDK fills it from `OS_CLOUD` (which
+`onecloud lab env` exports for the openstack CLI), so the provider's inputs would depend on the
+shell (a perpetual `[diff: +cloud]` between `onecloud stack` and plain `pulumi`) and, worse, the
+provider would authenticate with that clouds.yaml entry, in its project, not the department's.
+The project's provider build (toolchain/provider/main.go) treats an explicit empty `cloud` as
+"no clouds.yaml entry" even when OS_CLOUD is exported.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ import pulumi_openstack as openstack
 
 from onecloud.errors import ConfigError, OnecloudError
 
-__all__ = ["ScopeCredentials", "check_reachable", "from_clouds_yaml"]
+__all__ = ["NO_CLOUD", "ScopeCredentials", "check_reachable", "from_clouds_yaml"]
+
+#: the `cloud` of a scoped provider: explicitly none, whatever OS_CLOUD says (module docstring)
+NO_CLOUD = ""
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,7 @@ class ScopeCredentials:
         no_user_domain = not (self.user_domain_name or self.user_domain_id)
         return openstack.Provider(
             name,
+            cloud=NO_CLOUD,
             auth_url=self.auth_url,
             user_name=self.username,
             password=pulumi.Output.secret(self.password),

@@ -264,24 +264,7 @@ def build(progress: Callable[[str], None] | None = None) -> Toolchain:
                 log_file,
             )
             _install_shims(go, env, bin_dir, log_file)
-        _say(progress, f"building pulumi-resource-openstack {OPENSTACK_PROVIDER_VERSION}")
-        provider = work / "provider" / "pulumi-resource-openstack"
-        _run(
-            [
-                go,
-                "build",
-                "-trimpath",
-                "-ldflags",
-                f"-s -w -X main.Version={OPENSTACK_PROVIDER_VERSION}",
-                "-o",
-                str(provider),
-                ".",
-            ],
-            BUILD_DIR / "provider",
-            env,
-            "the OpenStack provider",
-            log_file,
-        )
+        provider = _build_provider(go, env, work, log_file, progress)
         _say(progress, "installing the openstack provider plugin")
         home = work / "home"
         home.mkdir()
@@ -315,6 +298,93 @@ def build(progress: Callable[[str], None] | None = None) -> Toolchain:
         raise ToolchainError(f"the toolchain at {final} is incomplete after building it")
     _say(progress, f"toolchain ready in {final}")
     return tc
+
+
+#: the Terraform provider the plugin bridges (its module source holds the docs the schema's
+#: descriptions come from)
+TF_PROVIDER_MODULE = "github.com/terraform-provider-openstack/terraform-provider-openstack/v3"
+#: the build tag that turns the provider's main package into its schema generator
+SCHEMAGEN_TAG = "onecloud_schemagen"
+
+
+def _build_provider(
+    go: str,
+    env: dict[str, str],
+    work: Path,
+    log_file: Path,
+    progress: Callable[[str], None] | None,
+) -> Path:
+    """Build the provider in two steps, in a copy of `toolchain/provider`.
+
+    1. The provider's main package built with the schemagen tag writes the Pulumi package
+       schema of the very mapping the provider serves (tfgen of the bridge; descriptions from
+       the Terraform provider's docs) to `schema/schema.json` of the copy.
+    2. The provider itself, built from the copy, embeds that schema and serves it.
+
+    The repository's folder is never written to; the copy compiles from Go's build cache.
+    """
+    src = work / "provider-src"
+    shutil.copytree(BUILD_DIR / "provider", src, ignore=shutil.ignore_patterns("__pycache__"))
+    version_flag = f"-X main.Version={OPENSTACK_PROVIDER_VERSION}"
+    _say(progress, f"generating the openstack provider's schema ({OPENSTACK_PROVIDER_VERSION})")
+    gen = work / "provider" / "pulumi-resource-openstack-schemagen"
+    _run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-tags",
+            SCHEMAGEN_TAG,
+            "-ldflags",
+            f"-s -w {version_flag}",
+            "-o",
+            str(gen),
+            ".",
+        ],
+        src,
+        env,
+        "the OpenStack provider's schema generator",
+        log_file,
+    )
+    schema = src / "schema" / "schema.json"
+    cmd = [str(gen), "-out", str(schema)]
+    if docs := _module_dir(go, TF_PROVIDER_MODULE, src, env):
+        cmd += ["-docs", str(docs)]
+    _run(cmd, src, env, "the OpenStack provider's schema", log_file)
+    _say(progress, f"building pulumi-resource-openstack {OPENSTACK_PROVIDER_VERSION}")
+    provider = work / "provider" / "pulumi-resource-openstack"
+    _run(
+        [
+            go,
+            "build",
+            "-trimpath",
+            "-ldflags",
+            f"-s -w {version_flag}",
+            "-o",
+            str(provider),
+            ".",
+        ],
+        src,
+        env,
+        "the OpenStack provider",
+        log_file,
+    )
+    shutil.rmtree(src)
+    return provider
+
+
+def _module_dir(go: str, module: str, cwd: Path, env: dict[str, str]) -> Path | None:
+    """Where Go keeps `module`'s source (None if it cannot say: the schema then has the
+    Terraform schema's short descriptions only)."""
+    out = subprocess.run(
+        [go, "list", "-m", "-f", "{{.Dir}}", module],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    found = Path(out.stdout.strip()) if out.returncode == 0 and out.stdout.strip() else None
+    return found if found is not None and (found / "docs").is_dir() else None
 
 
 def _install_shims(go: str, env: dict[str, str], bin_dir: Path, log_file: Path) -> None:

@@ -138,3 +138,41 @@ def test_toolchain_env_exports_the_lab_passphrase_only_when_asked(
     assert main(["toolchain", "env", "--lab"]) == 0
     out = capsys.readouterr().out
     assert "ours" not in out and toolchain.LAB_PASSPHRASE not in out
+
+
+def test_provider_is_built_in_a_copy_with_its_generated_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Step 1 builds the schema generator (build tag), step 2 the provider that embeds its
+    output; both in a copy, so the repository's toolchain/provider is never written to."""
+    calls = tmp_path / "calls"
+    docs = tmp_path / "tf-provider"
+    (docs / "docs").mkdir(parents=True)
+    fake_go = tmp_path / "go"
+    fake_go.write_text(
+        "#!/bin/sh\n"
+        f'echo "$PWD|$*" >> {calls}\n'
+        f'if [ "$1" = list ]; then echo {docs}; exit 0; fi\n'
+        'out=""; prev=""; for a in "$@"; do [ "$prev" = -o ] && out="$a"; prev="$a"; done\n'
+        'mkdir -p "$(dirname "$out")"\n'
+        # the "binary": a generator writes -out, the provider is just a file
+        'printf \'#!/bin/sh\\nwhile [ "$1" != -out ]; do shift; done; echo "{}" > "$2"\\n\''
+        ' > "$out"; chmod +x "$out"\n'
+    )
+    fake_go.chmod(0o755)
+    work = tmp_path / "work"
+    work.mkdir()
+    log = tmp_path / "build.log"
+    provider = toolchain._build_provider(str(fake_go), {"PATH": "/usr/bin:/bin"}, work, log, None)
+    assert provider == work / "provider" / "pulumi-resource-openstack"
+    lines = calls.read_text().splitlines()
+    builds = [ln for ln in lines if "|build " in ln]
+    assert len(builds) == 2
+    gen_dir, gen_args = builds[0].split("|")
+    assert f"-tags {toolchain.SCHEMAGEN_TAG}" in gen_args
+    prov_dir, prov_args = builds[1].split("|")
+    assert "-tags" not in prov_args
+    assert gen_dir == prov_dir == str(work / "provider-src")
+    assert f"-docs {docs}" in log.read_text()
+    assert not (work / "provider-src").exists()  # the copy is gone once built
+    assert not (toolchain.BUILD_DIR / "provider" / "schema" / "schema.json").exists()
